@@ -1,0 +1,240 @@
+"""Judge a burst of requests, and fail with an explanation a learner can act on.
+
+`Run` holds what `Harness.fire()` measured. Its `expect_*` methods compare one property with
+what was expected and raise `KataFailure` carrying the full explanation (what was measured,
+what was expected, the timeline, the blamed lines).
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugin import explaining
+from plugin.measuring.awaits import Unawaited
+from plugin.measuring.loopwatch import Block
+from plugin.measuring.userfiles import Place
+
+
+class KataFailure(AssertionError):
+    """A check failed. The message is complete: the plugin shows it instead of a traceback."""
+
+
+@dataclass
+class RequestRecord:
+    """One request: when it was sent, when the app started and finished it, what came back."""
+
+    index: int
+    method: str
+    path: str
+    fired: float | None = None
+    started: float | None = None
+    finished: float | None = None
+    done: float | None = None
+    status: int | None = None
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    error: BaseException | None = None
+    timed_out: bool = False
+    waiting_at: Place | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def latency_s(self) -> float | None:
+        if self.fired is None or self.done is None:
+            return None
+        return self.done - self.fired
+
+    def json(self) -> Any:
+        try:
+            return jsonlib.loads(self.body)
+        except ValueError:
+            return self.body.decode(errors="replace")
+
+
+@dataclass
+class Run:
+    """What one burst of requests measured."""
+
+    requests: list[RequestRecord]
+    began: float
+    ended: float
+    blocks: list[Block]
+    unawaited: list[Unawaited]
+    timeout_s: float
+    block_ms: float
+
+    # -- figures -----------------------------------------------------------------------
+    @property
+    def wall_s(self) -> float:
+        return self.ended - self.began
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests the app was handling at the same moment."""
+        return max_overlap((r.started, r.finished or self.ended) for r in self.requests if r.started is not None)
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        return dict(Counter("timeout" if r.timed_out else str(r.status) for r in self.requests))
+
+    @property
+    def latencies_s(self) -> list[float]:
+        return [r.latency_s for r in self.requests if r.latency_s is not None]
+
+    @property
+    def timed_out(self) -> list[RequestRecord]:
+        return [r for r in self.requests if r.timed_out]
+
+    def json(self) -> list[Any]:
+        return [r.json() for r in self.requests]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": len(self.requests),
+            "wall_s": round(self.wall_s, 3),
+            "max_in_flight": self.max_in_flight,
+            "status_counts": self.status_counts,
+            "blocks": [b.as_dict() for b in self.blocks],
+            "unawaited": [u.as_dict() for u in self.unawaited],
+        }
+
+    # -- expectations ------------------------------------------------------------------
+    def expect_status(self, status: int) -> "Run":
+        """Every request finished in time with this status code."""
+        __tracebackhide__ = True
+        self._expect_finished()
+        wrong = [r for r in self.requests if r.status != status]
+        if wrong:
+            first = wrong[0]
+            self.fail(
+                f"{first.label} returned {first.status}; expected {status}.",
+                measured=[f"status codes: {_counts_text(self.status_counts)}"],
+                expected=[f"every response is {status}"],
+                show_timeline=False,
+            )
+        return self
+
+    def expect_json(self, expected: Any | Callable[[Any], bool], *, what: str = "the response body") -> "Run":
+        """Every response body equals `expected` (or makes `expected(body)` true)."""
+        __tracebackhide__ = True
+        self._expect_finished()
+        for record in self.requests:
+            body = record.json()
+            ok = expected(body) if callable(expected) else body == expected
+            if not ok:
+                shown = "a body that passes the check" if callable(expected) else _short(expected)
+                self.fail(
+                    f"{record.label} returned the wrong data.",
+                    measured=[f"{what}: {_short(body)}"],
+                    expected=[f"{what}: {shown}"],
+                    show_timeline=False,
+                )
+        return self
+
+    def expect_in_flight(self, *, at_least: int) -> "Run":
+        """At some moment the app was handling at least this many requests at once."""
+        __tracebackhide__ = True
+        self._expect_finished()
+        if self.max_in_flight < at_least:
+            n = len(self.requests)
+            self.fail(
+                f"{n} concurrent requests were served {'one after another' if self.max_in_flight == 1 else 'mostly in turn'}.",
+                measured=[
+                    f"at most {_plural(self.max_in_flight, 'request')} in the app at once; "
+                    f"all {n} took {self.wall_s:.2f} s"
+                ],
+                expected=[f"at least {at_least} of the {n} requests in the app at the same time"],
+            )
+        return self
+
+    def expect_no_blocks(self) -> "Run":
+        """No loop step blocked for `block_ms` or more in the user's files."""
+        __tracebackhide__ = True
+        self._expect_finished()
+        if self.blocks:
+            worst = max(self.blocks, key=lambda b: b.wall_ms)
+            self.fail(
+                "The event loop was blocked by your code.",
+                measured=[f"{len(self.blocks)} blocked step(s), the longest {worst.wall_ms:.0f} ms"],
+                expected=[f"no step of the event loop longer than {self.block_ms:.0f} ms"],
+            )
+        return self
+
+    def expect_all_awaited(self) -> "Run":
+        """No coroutine was created and then dropped without being awaited."""
+        __tracebackhide__ = True
+        if self.unawaited:
+            first = self.unawaited[0]
+            where = f" at {first.created_at.short()}" if first.created_at else ""
+            self.fail(
+                f"The coroutine {first.name}() was created{where} but never awaited, so it never ran.",
+                measured=[f"{len(self.unawaited)} coroutine(s) never awaited"],
+                expected=["every coroutine your code creates is awaited"],
+                show_timeline=False,
+            )
+        return self
+
+    def fail(
+        self,
+        headline: str,
+        *,
+        measured: Iterable[str] = (),
+        expected: Iterable[str] = (),
+        show_timeline: bool = True,
+        extra: Iterable[str] = (),
+    ) -> None:
+        """Raise `KataFailure` with the whole explanation of this run."""
+        __tracebackhide__ = True
+        raise KataFailure(
+            "\n".join(
+                explaining.failure_lines(
+                    headline, measured=measured, expected=expected, run=self, show_timeline=show_timeline, extra=extra
+                )
+            )
+        )
+
+    def _expect_finished(self) -> None:
+        __tracebackhide__ = True
+        if self.timed_out:
+            stuck = self.timed_out[0]
+            where = f", still waiting at {stuck.waiting_at.short()}" if stuck.waiting_at else ""
+            self.fail(
+                f"timed out: {len(self.timed_out)} of {len(self.requests)} request(s) got no response within "
+                f"{self.timeout_s:g} s ({stuck.label}{where}).",
+                measured=[f"{len(self.timed_out)} request(s) still unanswered after {self.timeout_s:g} s"],
+                expected=["every request answered well within the deadline"],
+            )
+
+
+def max_overlap(intervals: Iterable[tuple[float, float]]) -> int:
+    """The largest number of intervals that overlap at one moment."""
+    events = []
+    for start, end in intervals:
+        events.append((start, 1))
+        events.append((end, -1))
+    events.sort(key=lambda e: (e[0], e[1]))
+    current = peak = 0
+    for _, step in events:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n}× {status}" for status, n in sorted(counts.items()))
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = jsonlib.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,1 @@
+"""Measuring what happened on the event loop: blocked steps, and coroutines never awaited."""

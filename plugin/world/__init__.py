@@ -1,0 +1,1 @@
+"""The kata world: real parts for kata apps to talk to (a database, upstream services)."""

@@ -1,0 +1,183 @@
+"""A real SQLite database that behaves like one across a network.
+
+Every query pays a simulated round trip inside the driver call, in the connection and cursor
+classes that `sqlite3.connect` hands out for this database, so the SQL in a kata reads like
+ordinary SQL and `aiosqlite` (which calls `sqlite3.connect` in its own thread) pays it too.
+The database counts the queries in flight, and notes every query that ran on a thread with a
+running event loop: that query blocked the loop (a tripwire).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plugin.measuring.userfiles import Place, UserFiles
+
+ENV_VAR = "SHOP_DATABASE"
+DEFAULT_LATENCY_S = 0.1
+
+SCHEMA = """
+CREATE TABLE products (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    price REAL NOT NULL,
+    stock INTEGER NOT NULL
+);
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    product_id INTEGER NOT NULL REFERENCES products(id),
+    quantity INTEGER NOT NULL
+);
+"""
+
+PRODUCTS = [
+    (1, "Foo", 9.5, 12),
+    (2, "Bar", 42.0, 3),
+    (3, "Baz", 3.25, 120),
+]
+
+_original_connect = sqlite3.connect
+
+
+@dataclass(frozen=True)
+class LoopQuery:
+    """A query that ran on an event loop's thread, blocking it."""
+
+    place: Place | None
+    sql: str
+    wall_ms: float
+    cpu_ms: float
+
+
+class Database:
+    """A seeded SQLite file whose queries each wait `latency_s`, as if the server were remote."""
+
+    def __init__(self, path: Path, *, latency_s: float = DEFAULT_LATENCY_S, user_files: UserFiles | None = None) -> None:
+        self.path = Path(path)
+        self.latency_s = latency_s
+        self.user_files = user_files or UserFiles()
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.total_queries = 0
+        self.loop_queries: list[LoopQuery] = []
+        self._seed()
+
+    def _seed(self) -> None:
+        with _original_connect(self.path) as conn:
+            conn.executescript(SCHEMA)
+            conn.executemany("INSERT INTO products VALUES (?, ?, ?, ?)", PRODUCTS)
+
+    # -- for tests: direct access, no latency, not counted -----------------------------
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with _original_connect(self.path) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        with _original_connect(self.path) as conn:
+            conn.execute(sql, params)
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.peak_in_flight = self.in_flight
+            self.total_queries = 0
+            self.loop_queries = []
+
+    # -- checks -----------------------------------------------------------------------
+    def expect_queries(self, run: Any, *, at_least: int) -> None:
+        """The app queried the database at least this many times (no cache, no skipped work)."""
+        __tracebackhide__ = True
+        if self.total_queries < at_least:
+            run.fail(
+                f"{len(run.requests)} requests made only {self.total_queries} database "
+                f"quer{'y' if self.total_queries == 1 else 'ies'}.",
+                measured=[f"{self.total_queries} queries reached the database"],
+                expected=[f"each request reads fresh data from the database: at least {at_least} queries"],
+                show_timeline=False,
+            )
+
+    def expect_no_loop_queries(self, run: Any) -> None:
+        """No query ran on the event loop's thread (a synchronous query inside `async def`)."""
+        __tracebackhide__ = True
+        if self.loop_queries:
+            first = self.loop_queries[0]
+            where = [f"  {first.place.short()} in {first.place.function}()", f"      {first.place.code}"] if first.place else []
+            run.fail(
+                f"{len(self.loop_queries)} database quer{'y' if len(self.loop_queries) == 1 else 'ies'} "
+                "ran on the event loop's thread, blocking it.",
+                measured=[f"{len(self.loop_queries)} synchronous queries on the loop, {first.wall_ms:.0f} ms wall "
+                          f"against {first.cpu_ms:.0f} ms CPU each"],
+                expected=["queries run in a worker thread or through an async driver"],
+                extra=["The query that blocked:", *where],
+            )
+
+    # -- the driver --------------------------------------------------------------------
+    @contextmanager
+    def installed(self) -> Iterator["Database"]:
+        """Route `sqlite3.connect` for this file through the remote-like driver."""
+        target = self.path.resolve()
+        database = self
+
+        def connect(path: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+            if isinstance(path, (str, Path)) and str(path) != ":memory:" and Path(path).resolve() == target:
+                kwargs["factory"] = RemoteConnection
+                conn = _original_connect(path, *args, **kwargs)
+                conn._database = database  # type: ignore[attr-defined]
+                return conn
+            return _original_connect(path, *args, **kwargs)
+
+        sqlite3.connect = connect  # type: ignore[assignment]
+        try:
+            yield self
+        finally:
+            sqlite3.connect = _original_connect  # type: ignore[assignment]
+
+    def _round_trip(self, sql: str) -> None:
+        on_loop = asyncio._get_running_loop() is not None
+        started, cpu0 = time.perf_counter(), time.thread_time()
+        with self._lock:
+            self.in_flight += 1
+            self.total_queries += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            time.sleep(self.latency_s)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+        if on_loop:
+            frame = self.user_files.innermost(sys._getframe(2))
+            place = Place.of(frame) if frame is not None else None
+            wall_ms = (time.perf_counter() - started) * 1000
+            self.loop_queries.append(LoopQuery(place, sql, wall_ms, (time.thread_time() - cpu0) * 1000))
+
+
+class RemoteCursor(sqlite3.Cursor):
+    def execute(self, sql: str, parameters: Any = (), /) -> "RemoteCursor":  # type: ignore[override]
+        self.connection._database._round_trip(sql)  # type: ignore[attr-defined]
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> "RemoteCursor":  # type: ignore[override]
+        self.connection._database._round_trip(sql)  # type: ignore[attr-defined]
+        return super().executemany(sql, seq_of_parameters)
+
+
+class RemoteConnection(sqlite3.Connection):
+    def cursor(self, factory: Any = RemoteCursor) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+        self._database._round_trip(sql)  # type: ignore[attr-defined]
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
+        self._database._round_trip(sql)  # type: ignore[attr-defined]
+        return super().executemany(sql, parameters)
