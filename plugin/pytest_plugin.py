@@ -21,6 +21,9 @@ from plugin.summary import KataResult, course_lines
 from plugin.world.database import ENV_VAR as DATABASE_ENV_VAR
 from plugin.world.database import Database
 
+# The kata world's other parts, each a small pytest plugin with its own fixtures.
+pytest_plugins = ["plugin.world.upstream", "plugin.world.storage", "plugin.measuring.threadpool"]
+
 REVEAL_HELP = "show a hint for the kata: the next one, a level (--reveal=2), every hint (--reveal=all)"
 SOLUTIONS_HELP = "run the katas against their reference solutions in solutions/, plus the plugin's self-tests"
 KATA_APP_HELP = "run the selected kata's tests against this app file instead (the contract check uses it)"

@@ -32,6 +32,10 @@ CREATE TABLE products (
     price REAL NOT NULL,
     stock INTEGER NOT NULL
 );
+CREATE TABLE api_keys (
+    key TEXT PRIMARY KEY,
+    username TEXT NOT NULL
+);
 CREATE TABLE orders (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     product_id INTEGER NOT NULL REFERENCES products(id),
@@ -43,6 +47,11 @@ PRODUCTS = [
     (1, "Foo", 9.5, 12),
     (2, "Bar", 42.0, 3),
     (3, "Baz", 3.25, 120),
+]
+
+API_KEYS = [
+    ("key-foo", "foo"),
+    ("key-bar", "bar"),
 ]
 
 _original_connect = sqlite3.connect
@@ -76,6 +85,7 @@ class Database:
         with _original_connect(self.path) as conn:
             conn.executescript(SCHEMA)
             conn.executemany("INSERT INTO products VALUES (?, ?, ?, ?)", PRODUCTS)
+            conn.executemany("INSERT INTO api_keys VALUES (?, ?)", API_KEYS)
 
     # -- for tests: direct access, no latency, not counted -----------------------------
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -1,0 +1,1 @@
+"""Placeholder: being written; its fixtures will be registered through plugin.pytest_plugin."""
