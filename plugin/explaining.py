@@ -153,6 +153,8 @@ def error_lines(requests: Sequence["RequestRecord"], user_files: UserFiles | Non
         place = raised_at(r.error, user_files or UserFiles())
         if place is not None:
             lines += ["  " + line for line in place_lines(place)]
+        if "'coroutine' object" in key:
+            lines.append("    The route returned a coroutine object instead of its result: an `await` is missing.")
     return lines
 
 

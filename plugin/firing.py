@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
+import traceback
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -111,6 +112,8 @@ class Harness:
             elif record.error is None:
                 record.error = exc
         end = time.perf_counter()
+        for record in records:
+            _release_frames(record.error)
         self.unawaited.collect()
         return Run(
             requests=records,
@@ -204,6 +207,19 @@ async def serve(
         yield harness
     finally:
         await harness._stop()
+
+
+def _release_frames(exc: BaseException | None) -> None:
+    """Drop the local variables an exception's frames hold (a returned coroutine, say).
+
+    The line numbers stay, for the report; what the locals referenced can now be collected,
+    so a coroutine that was never awaited is reported during this run, not at exit.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
 
 
 def _suspended_at(task: asyncio.Task[Any], user_files: UserFiles) -> Place | None:

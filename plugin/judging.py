@@ -175,7 +175,7 @@ class Run:
             where = f" at {first.created_at.short()}" if first.created_at else ""
             self.fail(
                 f"The coroutine {first.name}() was created{where} but never awaited, so it never ran.",
-                measured=[f"{len(self.unawaited)} coroutine(s) never awaited"],
+                measured=[f"{_plural(len(self.unawaited), 'coroutine')} never awaited"],
                 expected=["every coroutine your code creates is awaited"],
                 show_timeline=False,
             )

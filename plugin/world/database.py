@@ -37,7 +37,7 @@ CREATE TABLE api_keys (
     username TEXT NOT NULL
 );
 CREATE TABLE orders (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT PRIMARY KEY,
     product_id INTEGER NOT NULL REFERENCES products(id),
     quantity INTEGER NOT NULL
 );
@@ -115,6 +115,18 @@ class Database:
                 show_timeline=False,
             )
 
+    def expect_rows(self, run: Any, sql: str, params: tuple[Any, ...], expected: list[tuple[Any, ...]], *, headline: str) -> None:
+        """The database holds exactly `expected` for this query (read directly, after the run)."""
+        __tracebackhide__ = True
+        rows = self.query(sql, params)
+        if rows != expected:
+            run.fail(
+                headline,
+                measured=[f"the database holds {_rows_text(rows)}"],
+                expected=[f"it holds {_rows_text(expected)}"],
+                show_timeline=False,
+            )
+
     def expect_no_loop_queries(self, run: Any) -> None:
         """No query ran on the event loop's thread (a synchronous query inside `async def`)."""
         __tracebackhide__ = True
@@ -168,6 +180,12 @@ class Database:
             place = Place.of(frame) if frame is not None else None
             wall_ms = (time.perf_counter() - started) * 1000
             self.loop_queries.append(LoopQuery(place, sql, wall_ms, (time.thread_time() - cpu0) * 1000))
+
+
+def _rows_text(rows: list[tuple[Any, ...]]) -> str:
+    if not rows:
+        return "no row"
+    return ", ".join(repr(row) for row in rows)
 
 
 class RemoteCursor(sqlite3.Cursor):
