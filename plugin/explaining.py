@@ -36,8 +36,8 @@ def failure_lines(
     if extra:
         lines += ["", *extra]
     if run is not None:
-        if show_timeline and len(run.requests) > 1:
-            lines += ["", *timeline_lines(run.requests, run.began, run.ended)]
+        if show_timeline and len(run.timeline_requests) > 1:
+            lines += ["", *timeline_lines(run.timeline_requests, run.began, run.ended)]
         if run.blocks:
             lines += ["", *block_lines(run.blocks)]
         if run.unawaited:

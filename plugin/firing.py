@@ -11,7 +11,7 @@ import asyncio
 import contextvars
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -84,15 +84,20 @@ class Harness:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         stagger_s: float = 0.0,
+        at: Sequence[float] | None = None,
     ) -> Run:
-        """Send several requests, each `(method, path, json_body)`, concurrently."""
+        """Send several requests, each `(method, path, json_body)`, concurrently.
+
+        By default all go at once; `stagger_s` spaces them evenly, and `at` gives each its own
+        send time in seconds from the start of the burst.
+        """
         records = [RequestRecord(i + 1, m.upper(), p) for i, (m, p, _) in enumerate(requests)]
+        delays = list(at) if at is not None else [i * stagger_s for i in range(len(requests))]
         begin = time.perf_counter()
         tasks = []
-        for i, (record, (_, _, body)) in enumerate(zip(records, requests)):
-            delay = i * stagger_s
+        for record, (_, _, body), delay in zip(records, requests, delays):
             tasks.append(asyncio.create_task(self._send(record, body, headers, params, begin, delay)))
-        deadline = self.settings.request_timeout_s + stagger_s * len(requests)
+        deadline = self.settings.request_timeout_s + max(delays, default=0.0)
         done, pending = await asyncio.wait(tasks, timeout=deadline)
         for task in pending:
             record = records[tasks.index(task)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json as jsonlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plugin import explaining
@@ -69,6 +69,12 @@ class Run:
     unawaited: list[Unawaited]
     timeout_s: float
     block_ms: float
+    context: list[RequestRecord] | None = None
+
+    @property
+    def timeline_requests(self) -> list[RequestRecord]:
+        """Every request of the burst, even when this run was narrowed with `only()`."""
+        return self.context if self.context is not None else self.requests
 
     # -- figures -----------------------------------------------------------------------
     @property
@@ -94,6 +100,11 @@ class Run:
 
     def json(self) -> list[Any]:
         return [r.json() for r in self.requests]
+
+    def only(self, path: str) -> "Run":
+        """The same run, narrowed to the requests for this path (blocks and all else kept)."""
+        narrowed = [r for r in self.requests if r.path.split("?")[0] == path]
+        return replace(self, requests=narrowed, context=self.timeline_requests)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +175,35 @@ class Run:
                 "The event loop was blocked by your code.",
                 measured=[f"{len(self.blocks)} blocked step(s), the longest {worst.wall_ms:.0f} ms"],
                 expected=[f"no step of the event loop longer than {self.block_ms:.0f} ms"],
+            )
+        return self
+
+    def expect_max_latency(self, seconds: float, *, while_: str = "") -> "Run":
+        """Every request was answered within `seconds` (a one-sided bound: give it a wide margin)."""
+        __tracebackhide__ = True
+        self._expect_finished()
+        slowest = max(self.requests, key=lambda r: r.latency_s or 0.0)
+        if (slowest.latency_s or 0.0) >= seconds:
+            context = f" while {while_}" if while_ else ""
+            self.fail(
+                f"{slowest.label} took {slowest.latency_s:.2f} s{context}.",
+                measured=[f"slowest {slowest.label}: {slowest.latency_s:.2f} s"],
+                expected=[f"every {slowest.label} answered in under {seconds:g} s"],
+            )
+        return self
+
+    def expect_no_cpu_blocks(self, *, cpu_ms: float = 100.0) -> "Run":
+        """No loop step spent `cpu_ms` or more of CPU time in the user's code."""
+        __tracebackhide__ = True
+        self._expect_finished()
+        busy = [b for b in self.blocks if b.cpu_ms >= cpu_ms]
+        if busy:
+            worst = max(busy, key=lambda b: b.cpu_ms)
+            where = f" at {worst.place.short()}" if worst.place else ""
+            self.fail(
+                f"The event loop spent {worst.cpu_ms:.0f} ms computing{where}, and served nobody meanwhile.",
+                measured=[f"{len(busy)} loop step(s) of {cpu_ms:.0f} ms CPU or more, the longest {worst.cpu_ms:.0f} ms CPU"],
+                expected=[f"no step of the event loop spends {cpu_ms:.0f} ms of CPU in your code"],
             )
         return self
 

@@ -1,0 +1,43 @@
+"""Kata 03 · cpu_in_loop: the sign-up service.
+
+Goal: keep the service responsive while it hashes passwords. Today, while one password is
+being hashed, even `/health` cannot answer, and the load balancer starts to think the
+service is down. Read README.md for the whole story.
+"""
+
+import hashlib
+import secrets
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+# PBKDF2 is slow on purpose: every guess an attacker makes costs them the same work.
+ITERATIONS = 2_000_000
+
+app = FastAPI(title="Accounts")
+USERS: dict[str, str] = {}
+
+
+class SignUp(BaseModel):
+    username: str
+    password: str
+
+
+def hash_password(password: str, salt: str) -> str:
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), ITERATIONS)
+    return f"pbkdf2_sha256${ITERATIONS}${salt}${digest.hex()}"
+
+
+@app.post("/signup", status_code=201)
+async def sign_up(form: SignUp):
+    salt = secrets.token_hex(8)
+    # TODO: hashing takes a few hundred milliseconds of pure CPU work. Where does it run,
+    # and what else can the event loop do while it runs?
+    password_hash = hash_password(form.password, salt)
+    USERS[form.username] = password_hash
+    return {"username": form.username, "password_hash": password_hash}
+
+
+@app.get("/health")
+async def health():
+    return {"status": "ok"}
