@@ -1,0 +1,97 @@
+"""The kata contract: every kata in the course keeps the promises of DESIGN.md.
+
+- its files are all there, and say what they must;
+- as shipped it fails, in the test the contract names, with the diagnosis it teaches;
+- every other correct fix in tests/contract/<kata>/fix_*.py passes;
+- every wrong fix in tests/contract/<kata>/wrong_*.py fails.
+
+That each reference solution passes is checked by the kata runs of `pytest --solutions`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from contract_runner import ROOT, Contract, load_contract
+from plugin.course import load_course
+from plugin.hints import read_hints
+
+COURSE = load_course(ROOT)
+KATA_FILES = {"README.md", "app.py", "test_kata.py", "hints.md"}
+IGNORED = {"__pycache__", ".pytest_cache"}
+
+
+def contracts() -> list[Contract]:
+    return [c for c in (load_contract(k.folder) for k in COURSE) if c is not None]
+
+
+def fixes() -> list[tuple[Contract, str]]:
+    return [(c, c.variant_name(p)) for c in contracts() for p in c.fixes]
+
+
+def wrongs() -> list[tuple[Contract, str]]:
+    return [(c, c.variant_name(p)) for c in contracts() for p in c.wrongs]
+
+
+@pytest.mark.parametrize("kata", COURSE, ids=lambda k: k.folder)
+def test_every_kata_has_its_files_and_no_others(kata):
+    folder = ROOT / "katas" / kata.folder
+    present = {p.name for p in folder.iterdir() if p.name not in IGNORED} if folder.is_dir() else set()
+    assert present == KATA_FILES, f"katas/{kata.folder} should hold exactly {sorted(KATA_FILES)}, holds {sorted(present)}"
+    assert "TODO" in (folder / "app.py").read_text(), f"katas/{kata.folder}/app.py marks no place to edit with TODO"
+    assert "Do not edit" in (folder / "test_kata.py").read_text(), f"katas/{kata.folder}/test_kata.py must say not to edit it"
+    levels = [h.level for h in read_hints(folder)]
+    assert 2 <= len(levels) <= 4 and levels == list(range(1, len(levels) + 1)), f"hints levels: {levels}"
+    readme = (folder / "README.md").read_text()
+    assert re.search(r"^1\. ", readme, re.M), f"katas/{kata.folder}/README.md has no numbered tasks"
+
+
+@pytest.mark.parametrize("kata", COURSE, ids=lambda k: k.folder)
+def test_every_kata_has_a_solution_that_says_why(kata):
+    solution = ROOT / "solutions" / kata.folder / "app.py"
+    assert solution.is_file(), f"solutions/{kata.folder}/app.py is missing"
+    assert solution.read_text().count("Why this works:") == 1, "the solution explains its fix in one 'Why this works:' comment"
+
+
+@pytest.mark.parametrize("kata", COURSE, ids=lambda k: k.folder)
+def test_every_kata_has_a_contract_with_two_fixes_and_two_wrong_fixes(kata):
+    contract = load_contract(kata.folder)
+    assert contract is not None, f"tests/contract/{kata.folder}/contract.toml is missing"
+    assert contract.failing_test and contract.diagnosis, "contract.toml names failing_test and its diagnosis"
+    assert len(contract.fixes) >= 2, f"tests/contract/{kata.folder} needs at least two fix_*.py"
+    assert len(contract.wrongs) >= 2, f"tests/contract/{kata.folder} needs at least two wrong_*.py"
+    unknown = set(contract.wrong) - {p.stem for p in contract.wrongs}
+    assert not unknown, f"contract.toml describes wrong fixes that do not exist: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("contract", contracts(), ids=lambda c: c.folder)
+def test_the_shipped_kata_fails_for_its_intended_reason(contract, contract_results):
+    result = contract_results[contract.shipped]
+    assert not result.error, result.error
+    assert result.failed(contract.failing_test), (
+        f"as shipped, {contract.failing_test} should fail; outcomes: {result.outcomes}"
+    )
+    output = result.output[contract.failing_test]
+    missing = [d for d in contract.diagnosis if d not in output]
+    assert not missing, f"the failure output lacks {missing}:\n{output}"
+
+
+@pytest.mark.parametrize("contract,variant", fixes(), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_correct_fix_passes(contract, variant, contract_results):
+    result = contract_results[variant]
+    assert not result.error, result.error
+    assert result.all_passed, f"{variant} should pass every test; outcomes: {result.outcomes}\n" + "\n".join(result.output.values())
+
+
+@pytest.mark.parametrize("contract,variant", wrongs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_wrong_fix_fails(contract, variant, contract_results):
+    result = contract_results[variant]
+    assert not result.error, result.error
+    failed = [name for name, outcome in result.outcomes.items() if outcome == "failed"]
+    assert failed, f"{variant} should fail, but every test passed: {result.outcomes}"
+    expected = contract.wrong.get(variant.split("/")[-1], {}).get("diagnosis", [])
+    output = "\n".join(result.output.values())
+    missing = [d for d in expected if d not in output]
+    assert not missing, f"{variant} failed, but its output lacks {missing}:\n{output}"
