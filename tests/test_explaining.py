@@ -1,0 +1,86 @@
+"""The lines of a failure report: the timeline, blocked lines, coroutines never awaited."""
+
+from __future__ import annotations
+
+from plugin.explaining import TIMELINE_MAX_ROWS, TIMELINE_WIDTH, block_lines, timeline_lines, unawaited_lines
+from plugin.judging import RequestRecord, max_overlap
+from plugin.measuring.awaits import Unawaited
+from plugin.measuring.loopwatch import Block
+from plugin.measuring.userfiles import Place
+
+
+def record(i: int, started: float, finished: float, status: int = 200) -> RequestRecord:
+    return RequestRecord(i, "GET", "/x", fired=0.0, started=started, finished=finished, done=finished, status=status)
+
+
+def bar(line: str) -> str:
+    return line.split("|")[1]
+
+
+def test_serial_requests_make_a_staircase_of_waiting_then_busy():
+    requests = [record(i + 1, i * 0.1, (i + 1) * 0.1) for i in range(4)]
+    lines = timeline_lines(requests, 0.0, 0.4)
+    assert lines[0].startswith("Timeline (one row per request; · waiting for the app, █ being handled; 0 to 0.40 s)")
+    rows = [bar(line) for line in lines[1:]]
+    assert all(len(row) == TIMELINE_WIDTH for row in rows)
+    assert rows[0].startswith("█") and "·" not in rows[0]
+    assert rows[3].startswith("·" * 36) and rows[3].rstrip().endswith("█")
+    assert [row.index("█") for row in rows] == sorted(row.index("█") for row in rows)
+
+
+def test_overlapping_requests_are_busy_in_the_same_columns():
+    requests = [record(i + 1, 0.0, 0.1) for i in range(3)]
+    rows = [bar(line) for line in timeline_lines(requests, 0.0, 0.1)[1:]]
+    assert rows[0] == rows[1] == rows[2] == "█" * TIMELINE_WIDTH
+
+
+def test_a_row_shows_latency_and_status():
+    line = timeline_lines([record(1, 0.0, 0.25, 503), record(2, 0.0, 0.5)], 0.0, 0.5)[1]
+    assert line.endswith("|  0.25 s  503")
+
+
+def test_a_request_that_timed_out_is_marked():
+    stuck = RequestRecord(1, "GET", "/x", fired=0.0, started=0.0, timed_out=True)
+    line = timeline_lines([stuck, record(2, 0.0, 0.1)], 0.0, 1.0)[1]
+    assert bar(line).endswith("?") and line.endswith("timed out")
+
+
+def test_a_long_burst_shows_a_sample_of_rows_and_says_so():
+    requests = [record(i + 1, 0.0, 0.1) for i in range(100)]
+    lines = timeline_lines(requests, 0.0, 0.1)
+    assert len(lines) == TIMELINE_MAX_ROWS + 1
+    assert f"{TIMELINE_MAX_ROWS} of 100 shown" in lines[0]
+
+
+def test_blocks_are_grouped_by_line_with_wall_against_cpu(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("import time\n\ntime.sleep(1)\nsum(range(10**8))\n")
+    sleep, loop = Place(str(app), 3, "route"), Place(str(app), 4, "report")
+    blocks = [Block(sleep, 100, 1, 0.0), Block(sleep, 120, 2, 0.2), Block(loop, 300, 290, 0.4)]
+    lines = block_lines(blocks, relative_to=str(tmp_path))
+    assert lines == [
+        "The event loop was blocked 3 times (0.52 s in all), by:",
+        "  app.py:4 in report()",
+        "      sum(range(10**8))",
+        "      1 block: 300 ms wall against 290 ms CPU (longest 300 ms)",
+        "      CPU time about equal to wall time: the loop was busy computing, so nothing else could run.",
+        "  app.py:3 in route()",
+        "      time.sleep(1)",
+        "      2 blocks: 120 ms wall each against 2 ms CPU each (longest 120 ms)",
+        "      wall time far above CPU time: the loop sat waiting (on I/O, a sleep or a lock) and could not serve anyone else.",
+    ]
+
+
+def test_unawaited_coroutines_show_where_they_were_created(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("async def save(): ...\n\nsave()\n")
+    lines = unawaited_lines([Unawaited("save", Place(str(app), 3, "create"))])
+    assert lines[0] == "Coroutines created but never awaited (they never ran):"
+    assert lines[1] == "  save()"
+    assert lines[2].endswith("app.py:3 in create()") and lines[3].strip() == "save()"
+
+
+def test_max_overlap_counts_requests_in_the_app_at_once():
+    assert max_overlap([(0, 1), (1, 2), (2, 3)]) == 1
+    assert max_overlap([(0, 1), (0.5, 2), (0.6, 0.7)]) == 3
+    assert max_overlap([]) == 0

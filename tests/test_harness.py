@@ -1,0 +1,178 @@
+"""The in-process harness: lifespan, concurrency, missing awaits, and nothing that hangs."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI, Request
+
+from plugin import KataFailure, serve
+from plugin.firing import Settings, StartupError
+from plugin.measuring.userfiles import UserFiles
+
+HERE = UserFiles.under([Path(__file__).parent])
+QUICK = Settings(request_timeout_s=0.5, lifespan_timeout_s=0.5, hang_s=0.5)
+
+
+def line_of(func, text: str) -> int:
+    """The line number of the first line in `func`'s source that contains `text`."""
+    import inspect
+
+    lines, start = inspect.getsourcelines(func)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+async def test_lifespan_runs_and_its_state_reaches_every_request():
+    events = []
+
+    @asynccontextmanager
+    async def lifespan(app):
+        events.append("startup")
+        yield {"greeting": "hello"}
+        events.append("shutdown")
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/")
+    async def root(request: Request):
+        return {"greeting": request.state.greeting}
+
+    async with serve(app, user_files=HERE) as harness:
+        run = await harness.fire("GET", "/", n=3)
+        assert events == ["startup"]
+    assert events == ["startup", "shutdown"]
+    run.expect_status(200).expect_json({"greeting": "hello"})
+
+
+async def test_concurrent_requests_are_in_the_app_together():
+    app = FastAPI()
+
+    @app.get("/")
+    async def root():
+        await asyncio.sleep(0.1)
+        return {}
+
+    async with serve(app, user_files=HERE) as harness:
+        run = await harness.fire("GET", "/", n=10)
+    assert run.max_in_flight == 10
+    assert not run.blocks
+
+
+async def test_a_blocking_route_is_served_one_at_a_time_and_blamed():
+    app = FastAPI()
+
+    @app.get("/")
+    async def root():
+        time.sleep(0.1)
+        return {}
+
+    async with serve(app, user_files=HERE) as harness:
+        run = await harness.fire("GET", "/", n=3)
+    assert run.max_in_flight == 1
+    assert [b.place.line for b in run.blocks] == [line_of(root, "time.sleep")] * 3
+    assert all(b.kind == "io" for b in run.blocks)
+    with pytest.raises(KataFailure, match="served one after another"):
+        run.expect_in_flight(at_least=2)
+
+
+async def test_a_coroutine_never_awaited_is_reported_with_the_line_that_created_it():
+    app = FastAPI()
+    saved = []
+
+    async def save(item):
+        saved.append(item)
+
+    @app.post("/")
+    async def create():
+        save("foo")
+        return {}
+
+    async with serve(app, user_files=HERE) as harness:
+        run = await harness.fire("POST", "/")
+    run.expect_status(200)
+    assert saved == []
+    assert [(u.name, u.created_at.line) for u in run.unawaited] == [("test_a_coroutine_never_awaited_is_reported_with_the_line_that_created_it.<locals>.save", line_of(create, 'save("foo")'))]
+    with pytest.raises(KataFailure, match=r"never awaited"):
+        run.expect_all_awaited()
+
+
+async def test_a_request_that_never_finishes_times_out_and_says_where_it_waits():
+    app = FastAPI()
+    never = asyncio.Event()
+
+    @app.get("/")
+    async def root():
+        await never.wait()
+
+    started = time.perf_counter()
+    async with serve(app, user_files=HERE, settings=QUICK) as harness:
+        run = await harness.fire("GET", "/", n=2)
+    assert time.perf_counter() - started < 3
+    assert len(run.timed_out) == 2
+    assert run.timed_out[0].waiting_at.line == line_of(root, "never.wait()")
+    with pytest.raises(KataFailure, match=r"timed out: 2 of 2 request\(s\) got no response within 0.5 s .*still waiting at"):
+        run.expect_status(200)
+
+
+async def test_a_loop_stuck_for_good_is_interrupted_and_reported_as_timed_out():
+    app = FastAPI()
+    never = threading.Event()
+
+    @app.get("/")
+    async def root():
+        never.wait()
+
+    started = time.perf_counter()
+    async with serve(app, user_files=HERE, settings=QUICK) as harness:
+        run = await harness.fire("GET", "/")
+    assert time.perf_counter() - started < 3
+    assert run.timed_out and run.timed_out[0].waiting_at.line == line_of(root, "never.wait()")
+    with pytest.raises(KataFailure, match="timed out"):
+        run.expect_status(200)
+
+
+async def test_a_startup_that_never_finishes_fails_in_time():
+    @asynccontextmanager
+    async def lifespan(app):
+        await asyncio.Event().wait()
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+    with pytest.raises(StartupError, match="timed out: the app's startup did not finish within 0.5 s"):
+        async with serve(app, user_files=HERE, settings=QUICK):
+            pass
+
+
+async def test_a_startup_that_raises_names_the_line():
+    @asynccontextmanager
+    async def lifespan(app):
+        raise RuntimeError("no config")
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+    with pytest.raises(StartupError, match="the app failed to start") as info:
+        async with serve(app, user_files=HERE, settings=QUICK):
+            pass
+    assert info.value.place.line == line_of(lifespan, "raise RuntimeError")
+
+
+async def test_an_exception_in_a_route_is_a_500_with_its_line():
+    app = FastAPI()
+
+    @app.get("/")
+    async def root():
+        raise ValueError("bad")
+
+    async with serve(app, user_files=HERE) as harness:
+        run = await harness.fire("GET", "/")
+    assert run.status_counts == {"500": 1}
+    with pytest.raises(KataFailure) as info:
+        run.expect_status(200)
+    message = str(info.value)
+    assert "GET / → ValueError: bad" in message
+    assert f"test_harness.py:{line_of(root, 'raise ValueError')} in root()" in message
