@@ -1,0 +1,42 @@
+"""A wrong fix: each call becomes a task, but each task is awaited before the next one is created."""
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+
+CATALOG_URL = os.environ.get("CATALOG_URL", "http://catalog.internal")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    async with httpx.AsyncClient(base_url=CATALOG_URL, timeout=5.0) as client:
+        app.state.catalog = client
+        yield
+
+
+app = FastAPI(title="Storefront", lifespan=lifespan)
+
+
+async def fetch(client: httpx.AsyncClient, path: str) -> dict:
+    response = await client.get(path)
+    response.raise_for_status()
+    return response.json()
+
+
+@app.get("/products/{product_id}/page")
+async def product_page(product_id: int, request: Request):
+    catalog = request.app.state.catalog
+    stock = await asyncio.create_task(fetch(catalog, f"/stock/{product_id}"))
+    price = await asyncio.create_task(fetch(catalog, f"/prices/{product_id}"))
+    reviews = await asyncio.create_task(fetch(catalog, f"/reviews/{product_id}"))
+    return {
+        "id": product_id,
+        "price": price["price"],
+        "currency": price["currency"],
+        "available": stock["available"],
+        "rating": reviews["rating"],
+        "reviews": reviews["count"],
+    }

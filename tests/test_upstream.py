@@ -1,0 +1,398 @@
+"""Self-tests of the kata world's upstream services (plugin/world/upstream.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from plugin.firing import serve
+from plugin.judging import KataFailure
+from plugin.loading import load_app
+from plugin.measuring.userfiles import UserFiles
+from plugin.world.upstream import HOST, Catalog, Reply, Upstream
+
+pytest_plugins = ["pytester"]
+
+
+def echo_service(**kwargs) -> Upstream:
+    service = Upstream("echo service", **kwargs)
+    service.route("GET", "/items/{item_id}", lambda r: {"item": r.params["item_id"], "q": r.query.get("q")})
+    service.route("POST", "/items", lambda r: Reply(201, {"created": r.json()}))
+    return service
+
+
+def upstream_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("upstream ")]
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+# -- serving ---------------------------------------------------------------------------------
+
+
+def test_a_service_listens_on_loopback_only_and_answers_json():
+    with echo_service(latency_s=0.0) as service:
+        assert service.url.startswith(f"http://{HOST}:")
+        assert service._sock is not None and service._sock.getsockname()[0] == "127.0.0.1"
+        got = httpx.get(f"{service.url}/items/7", params={"q": "x"})
+        posted = httpx.post(f"{service.url}/items", json={"name": "Foo"})
+    assert (got.status_code, got.json()) == (200, {"item": "7", "q": "x"})
+    assert (posted.status_code, posted.json()) == (201, {"created": {"name": "Foo"}})
+
+
+def test_an_unknown_path_is_404_and_still_counted():
+    with echo_service(latency_s=0.0) as service:
+        response = httpx.get(f"{service.url}/nothing/here")
+    assert response.status_code == 404
+    assert service.total_requests == 1
+
+
+def test_an_answer_takes_at_least_the_set_latency():
+    with echo_service(latency_s=0.2) as service:
+        service.set_latency(0.3, "/items/{item_id}")
+        began = time.perf_counter()
+        httpx.get(f"{service.url}/items/1")
+        took = time.perf_counter() - began
+    assert took >= 0.3
+    assert service.calls[0].duration_s is not None and service.calls[0].duration_s >= 0.3
+
+
+def test_two_services_get_two_free_ports():
+    with echo_service() as first, echo_service() as second:
+        assert port_of(first.url) != port_of(second.url)
+
+
+def test_a_route_that_raises_answers_500_and_keeps_the_error():
+    service = Upstream("broken service", latency_s=0.0)
+    service.route("GET", "/boom", lambda r: 1 / 0)
+    with service:
+        response = httpx.get(f"{service.url}/boom")
+    assert response.status_code == 500
+    assert isinstance(service.errors[0], ZeroDivisionError)
+
+
+# -- counting --------------------------------------------------------------------------------
+
+
+async def test_concurrent_calls_raise_the_peak_in_flight():
+    with echo_service(latency_s=0.2) as service:
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            await asyncio.gather(*(client.get(f"/items/{i}") for i in range(6)))
+        assert service.in_flight == 0
+    assert service.peak_in_flight == 6
+    assert service.total_requests == 6
+
+
+def test_calls_one_after_another_keep_the_peak_at_one():
+    with echo_service(latency_s=0.05) as service, httpx.Client(base_url=service.url) as client:
+        for i in range(3):
+            client.get(f"/items/{i}")
+    assert service.peak_in_flight == 1
+    assert service.total_requests == 3
+
+
+def test_a_kept_alive_client_opens_one_connection():
+    with echo_service(latency_s=0.0) as service:
+        with httpx.Client(base_url=service.url) as client:
+            for i in range(5):
+                client.get(f"/items/{i}")
+        assert service.connections_accepted == 1
+        assert service.connections_used == 1
+
+
+def test_a_client_per_call_opens_one_connection_per_call():
+    with echo_service(latency_s=0.0) as service:
+        for i in range(5):
+            with httpx.Client(base_url=service.url) as client:
+                client.get(f"/items/{i}")
+        assert service.connections_accepted == 5
+        assert service.connections_used == 5
+
+
+def test_a_bare_tcp_connection_counts_even_without_a_request():
+    with echo_service() as service:
+        with socket.create_connection((HOST, port_of(service.url))):
+            deadline = time.perf_counter() + 2
+            while service.connections_accepted == 0 and time.perf_counter() < deadline:
+                time.sleep(0.005)
+        assert service.connections_accepted == 1
+        assert service.total_requests == 0
+
+
+def test_reset_counters_starts_the_count_afresh():
+    with echo_service(latency_s=0.0) as service, httpx.Client(base_url=service.url) as client:
+        client.get("/items/1")
+        service.reset_counters()
+        client.get("/items/2")
+    assert service.total_requests == 1
+    assert [c.path for c in service.calls] == ["/items/2"]
+
+
+async def test_a_fragile_service_turns_away_calls_beyond_its_capacity():
+    with echo_service(latency_s=0.2, capacity=2) as service:
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            responses = await asyncio.gather(*(client.get(f"/items/{i}") for i in range(5)))
+    assert sorted(r.status_code for r in responses) == [200, 200, 503, 503, 503]
+    assert service.rejected == 3
+    assert service.peak_in_flight > 2, "a call beyond capacity counts while it is turned away"
+
+
+# -- hanging and stopping ----------------------------------------------------------------------
+
+
+def test_a_hanging_call_ends_when_the_client_gives_up():
+    with echo_service() as service:
+        service.hang()
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(f"{service.url}/items/1", timeout=0.2)
+        assert service.settle() == 0
+        assert service.calls[0].outcome == "client gave up"
+
+
+async def test_release_answers_hanging_calls_with_503():
+    with echo_service(latency_s=0.0) as service:
+        service.hang("/items/{item_id}")
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            call = asyncio.create_task(client.get("/items/1"))
+            await asyncio.sleep(0.1)
+            assert service.in_flight == 1
+            service.release()
+            response = await asyncio.wait_for(call, 2)
+    assert response.status_code == 503
+    assert service.calls[0].outcome == "hung, then released"
+
+
+def test_hang_names_an_unknown_route_in_its_error():
+    with pytest.raises(KeyError, match="no route '/nope'; its routes: '/items/{item_id}', '/items'"):
+        echo_service().hang("/nope")
+
+
+def test_stop_is_quick_even_with_calls_in_flight_and_frees_the_port():
+    service = echo_service(latency_s=5.0).start()
+    port = port_of(service.url)
+    results: list[int] = []
+    caller = threading.Thread(target=lambda: results.append(httpx.get(f"{service.url}/items/1").status_code))
+    caller.start()
+    while service.in_flight == 0:
+        time.sleep(0.005)
+    began = time.perf_counter()
+    service.stop()
+    assert time.perf_counter() - began < 1.0
+    caller.join(2)
+    assert results == [503]
+    assert upstream_threads() == []
+    with pytest.raises(OSError):
+        socket.create_connection((HOST, port), timeout=1).close()
+
+
+def test_a_service_can_be_started_only_once():
+    with echo_service() as service:
+        with pytest.raises(RuntimeError, match="already started"):
+            service.start()
+
+
+def test_url_before_start_says_to_start_first():
+    with pytest.raises(RuntimeError, match="not started: call start"):
+        echo_service().url
+
+
+# -- the catalogue ------------------------------------------------------------------------------
+
+
+def test_the_catalog_serves_stock_prices_and_reviews_of_its_products():
+    with Catalog(latency_s=0.0, seed=1) as catalog, httpx.Client(base_url=catalog.url) as client:
+        foo = catalog.products[1]
+        assert client.get("/stock/1").json() == {"product_id": 1, "available": foo.available}
+        assert client.get("/prices/1").json() == {"product_id": 1, "price": 9.5, "currency": "EUR"}
+        assert client.get("/reviews/1").json() == {"product_id": 1, "rating": foo.rating, "count": foo.reviews}
+        assert client.get("/stock/999").status_code == 404
+
+
+def test_each_catalog_has_fresh_figures():
+    assert Catalog(seed=1).products != Catalog(seed=2).products
+
+
+# -- checks and explanations -------------------------------------------------------------------
+
+SEQUENTIAL_APP = """
+import os
+import httpx
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/both")
+async def both():
+    async with httpx.AsyncClient(base_url=os.environ["ECHO_URL"]) as client:
+        first = await client.get("/items/1")
+        second = await client.get("/items/2")
+    return [first.json()["item"], second.json()["item"]]
+"""
+
+
+async def fire_at_app(tmp_path: Path, service: Upstream, monkeypatch: pytest.MonkeyPatch, source: str):
+    (tmp_path / "app.py").write_text(textwrap.dedent(source))
+    monkeypatch.setenv("ECHO_URL", service.url)
+    files = UserFiles.under([tmp_path])
+    service.watch_app(asyncio.get_running_loop(), files)
+    app = load_app(tmp_path / "app.py", "upstream_selftest_app")
+    async with serve(app, user_files=files) as harness:
+        return await harness.fire("GET", "/both")
+
+
+async def test_calls_one_after_another_fail_the_peak_check_with_the_lines_that_waited(tmp_path, monkeypatch):
+    with echo_service(latency_s=0.1) as service:
+        run = await fire_at_app(tmp_path, service, monkeypatch, SEQUENTIAL_APP)
+    run.expect_status(200).expect_json(["1", "2"])
+    with pytest.raises(KataFailure) as failure:
+        service.expect_peak_in_flight(run, at_least=2, calls="both calls")
+    text = str(failure.value)
+    assert text.splitlines()[0] == "The echo service received both calls one after another."
+    assert "at most 1 call in flight at the echo service at once, 2 in all" in text
+    assert "Calls the echo service received (one row per call; █ in flight;" in text
+    assert "Where your code waited for each call:" in text
+    assert "app.py:12 in both()" in text and 'first = await client.get("/items/1")' in text
+    assert "app.py:13 in both()" in text
+
+
+async def test_too_few_calls_fail_the_request_count_check(tmp_path, monkeypatch):
+    with echo_service(latency_s=0.0) as service:
+        run = await fire_at_app(tmp_path, service, monkeypatch, SEQUENTIAL_APP)
+    service.expect_requests(run, at_least=2)
+    with pytest.raises(KataFailure, match="1 request to the app made only 2 calls to the echo service"):
+        service.expect_requests(run, at_least=3)
+
+
+async def test_more_connections_than_allowed_fail_the_connection_check(tmp_path, monkeypatch):
+    with echo_service(latency_s=0.0) as service:
+        run = await fire_at_app(tmp_path, service, monkeypatch, SEQUENTIAL_APP)
+    service.expect_connections(run, at_most=1)
+    with pytest.raises(KataFailure, match="at most 0: connections are kept open and reused"):
+        service.expect_connections(run, at_most=0)
+
+
+async def test_a_peak_above_capacity_fails_the_at_most_check(tmp_path, monkeypatch):
+    with echo_service(latency_s=0.0) as service:
+        run = await fire_at_app(tmp_path, service, monkeypatch, SEQUENTIAL_APP)
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            service.set_latency(0.1)
+            await asyncio.gather(*(client.get(f"/items/{i}") for i in range(3)))
+    with pytest.raises(KataFailure, match="received 3 calls at once; it can take only 2"):
+        service.expect_peak_in_flight(run, at_most=2)
+
+
+TIMEOUT_APP = """
+import asyncio
+import os
+import httpx
+from fastapi import FastAPI, HTTPException
+
+app = FastAPI()
+
+
+@app.get("/both")
+async def both():
+    async with httpx.AsyncClient(base_url=os.environ["ECHO_URL"], timeout=0.2) as client:
+        try:
+            response = await client.get("/items/1")
+        except httpx.TimeoutException:
+            raise HTTPException(status_code=504, detail="the echo service did not answer")
+    return response.json()
+"""
+
+ABANDONING_APP = """
+import asyncio
+import os
+import httpx
+from fastapi import FastAPI, HTTPException
+
+app = FastAPI()
+client = httpx.AsyncClient(base_url=os.environ["ECHO_URL"])
+
+
+@app.get("/both")
+async def both():
+    call = asyncio.ensure_future(client.get("/items/1"))
+    done, _ = await asyncio.wait({call}, timeout=0.2)
+    if not done:
+        raise HTTPException(status_code=504, detail="the echo service did not answer")
+    return call.result().json()
+"""
+
+
+async def test_a_call_the_app_times_out_leaves_nothing_in_flight(tmp_path, monkeypatch):
+    with echo_service() as service:
+        service.hang()
+        run = await fire_at_app(tmp_path, service, monkeypatch, TIMEOUT_APP)
+        run.expect_status(504)
+        service.expect_nothing_in_flight(run)
+    assert service.calls[0].outcome == "client gave up"
+
+
+async def test_a_call_the_app_abandons_fails_the_nothing_in_flight_check(tmp_path, monkeypatch):
+    with echo_service() as service:
+        service.hang()
+        run = await fire_at_app(tmp_path, service, monkeypatch, ABANDONING_APP)
+        run.expect_status(504)
+        with pytest.raises(KataFailure) as failure:
+            service.expect_nothing_in_flight(run)
+    await asyncio.sleep(0.05)  # let the abandoned call see the 503 from the stopped service
+    text = str(failure.value)
+    assert text.startswith("1 call to the echo service still in flight after the app had answered.")
+    assert "GET /items/1" in text and "?" in text
+    assert "app.py:14 in both()" in text
+
+
+# -- the fixtures, from the outside ------------------------------------------------------------
+
+FIXTURE_TESTS = """
+import os
+import httpx
+from plugin.world.upstream import Upstream
+
+SEEN = {}
+
+
+async def test_catalog_sets_its_url_in_the_environment(catalog):
+    assert os.environ["CATALOG_URL"] == catalog.url
+    assert "127.0.0.1" in os.environ["NO_PROXY"]
+    async with httpx.AsyncClient() as client:
+        response = await client.get(os.environ["CATALOG_URL"] + "/stock/2")
+    assert response.json()["available"] == catalog.products[2].available
+    SEEN["url"] = catalog.url
+
+
+async def test_start_upstream_starts_any_service(start_upstream):
+    service = Upstream("payments", env_var="PAYMENTS_URL", latency_s=0.0)
+    service.route("GET", "/ok", lambda r: {"ok": True})
+    start_upstream(service)
+    async with httpx.AsyncClient(base_url=os.environ["PAYMENTS_URL"]) as client:
+        assert (await client.get("/ok")).json() == {"ok": True}
+
+
+def test_nothing_is_left_from_the_tests_before():
+    assert "CATALOG_URL" not in os.environ and "PAYMENTS_URL" not in os.environ
+    assert [t for t in __import__("threading").enumerate() if t.name.startswith("upstream ")] == []
+"""
+
+
+def test_the_fixtures_start_services_and_leave_nothing_behind(pytester: pytest.Pytester, monkeypatch):
+    monkeypatch.delenv("CATALOG_URL", raising=False)
+    monkeypatch.delenv("PAYMENTS_URL", raising=False)
+    pytester.makepyprojecttoml(
+        "[tool.pytest.ini_options]\nasyncio_mode = 'auto'\nasyncio_default_fixture_loop_scope = 'function'\n"
+    )
+    pytester.makepyfile(test_fixtures=FIXTURE_TESTS)
+    result = pytester.runpytest("-p", "plugin.world.upstream", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    assert upstream_threads() == []
