@@ -1,0 +1,48 @@
+"""Kata 08 · sync_dependency: the partner price list (reference solution)."""
+
+import logging
+import os
+from contextvars import ContextVar
+
+import aiosqlite
+from fastapi import Depends, FastAPI, Header, HTTPException
+
+DATABASE = os.environ.get("SHOP_DATABASE", "shop.db")
+
+# Who is making the current request. `authenticate` sets it once; the code below it reads it
+# without the user being passed down through every call.
+current_user: ContextVar[str] = ContextVar("current_user", default="anonymous")
+audit_log = logging.getLogger("shop.audit")
+
+app = FastAPI(title="Partner prices")
+
+
+def audit(action: str) -> None:
+    """Write one line to the audit log, naming the user who did it."""
+    audit_log.info("user=%s %s", current_user.get(), action)
+
+
+async def authenticate(x_api_key: str = Header()) -> str:
+    """Find the partner who owns this API key, or refuse the request."""
+    async with aiosqlite.connect(DATABASE) as conn:
+        cursor = await conn.execute("SELECT username FROM api_keys WHERE key = ?", (x_api_key,))
+        row = await cursor.fetchone()
+    if row is None:
+        raise HTTPException(status_code=401, detail="unknown API key")
+    # Why this works: FastAPI awaits an `async def` dependency in the request's own task, on the
+    # event loop, so this set() lands in the context the route runs in; and the lookup awaits
+    # aiosqlite, so the wait borrows no threadpool token and leaves the loop free for others.
+    current_user.set(row[0])
+    return row[0]
+
+
+@app.get("/products/{product_id}", dependencies=[Depends(authenticate)])
+async def get_product(product_id: int):
+    async with aiosqlite.connect(DATABASE) as conn:
+        cursor = await conn.execute("SELECT id, name, price, stock FROM products WHERE id = ?", (product_id,))
+        row = await cursor.fetchone()
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such product")
+    audit(f"read product {product_id}")
+    product_id, name, price, stock = row
+    return {"id": product_id, "name": name, "price": price, "stock": stock}

@@ -1,0 +1,44 @@
+"""A wrong fix (a cheat): when the lookup raises, answer from a hard-coded price list."""
+
+import asyncio
+import os
+
+import aiosqlite
+from fastapi import FastAPI, HTTPException
+
+DATABASE = os.environ.get("SHOP_DATABASE", "shop.db")
+VAT_RATE = 0.20
+LIST_PRICES = {1: 9.5, 2: 42.0, 3: 3.25}
+
+app = FastAPI(title="Price list")
+
+
+def with_vat(net: float) -> float:
+    return round(net * (1 + VAT_RATE), 2)
+
+
+async def fetch_net_price(product_id: int) -> float | None:
+    """The product's price before tax, or None if there is no such product."""
+    async with aiosqlite.connect(DATABASE) as conn:
+        cursor = await conn.execute("SELECT price FROM products WHERE id = ?", (product_id,))
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def price_with_vat(product_id: int) -> float | None:
+    """The gross price, for sync callers: the nightly export script, which has no event loop."""
+    try:
+        net = asyncio.run(fetch_net_price(product_id))
+    except RuntimeError:
+        net = LIST_PRICES.get(product_id)
+    return None if net is None else with_vat(net)
+
+
+@app.get("/prices/{product_id}")
+async def get_price(product_id: int):
+    # TODO: this route runs on the event loop, and the sync wrapper it calls starts another
+    # event loop with `asyncio.run()`.
+    gross = price_with_vat(product_id)
+    if gross is None:
+        raise HTTPException(status_code=404, detail="no such product")
+    return {"id": product_id, "price": gross}
