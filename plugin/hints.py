@@ -1,7 +1,9 @@
-"""Hints: read a kata's hints file, and decide which levels a `--reveal` value asks for."""
+"""Hints: read a kata's hints file, decide which levels a `--reveal` value asks for, and show
+the reference solution as a diff once the learner has earned it."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +11,18 @@ from pathlib import Path
 HINTS_FILE = "hints.md"
 NEXT, ALL, SOLUTION = "next", "all", "solution"
 _HEADING = re.compile(r"^##\s+Hint\s+(\d+)\s*(?::\s*(.*))?$", re.MULTILINE)
+
+MORE_HINTS = "Next hint: run again with --reveal (hint {next} of {total}), or --reveal=all for every hint."
+LAST_HINT = "That was the last hint. Still stuck? --reveal=solution shows the reference solution as a diff from your app.py."
+ALL_SEEN = "You have seen every hint for this kata; here is the last one again."
+SOLUTION_REFUSED = (
+    "{label}: the reference solution stays hidden until the kata passes or you have seen every hint "
+    "({seen} of {total} seen so far)."
+)
+SOLUTION_TRY_FIRST = "Try the next hint first: pytest katas/{number} --reveal"
+SOLUTION_HEADER = "{label} · the reference solution, as a diff from your app.py:"
+SOLUTION_SAME = "{label}: your app.py is the same as the reference solution."
+SOLUTION_MISSING = "{label}: there is no reference solution at {path}."
 
 
 class RevealError(ValueError):
@@ -72,8 +86,11 @@ def read_hints(kata_dir: Path) -> list[Hint]:
     return sorted(hints, key=lambda h: h.level)
 
 
-def hint_lines(kata_label: str, hints: list[Hint], levels: list[int]) -> list[str]:
-    """The lines that show the chosen hint levels of one kata."""
+def hint_lines(kata_label: str, hints: list[Hint], levels: list[int], *, unseen: int | None = None) -> list[str]:
+    """The lines that show the chosen hint levels of one kata.
+
+    `unseen` is the lowest level still unrevealed after these, which a bare `--reveal` shows next.
+    """
     if not hints:
         return [f"{kata_label}: this kata has no hints."]
     lines = []
@@ -83,6 +100,36 @@ def hint_lines(kata_label: str, hints: list[Hint], levels: list[int]) -> list[st
         lines.append(f"{kata_label} · hint {level} of {len(hints)}{title}")
         lines += ["    " + line if line else "" for line in hint.text.splitlines()]
         lines.append("")
-    if levels and max(levels) < len(hints):
-        lines.append(f"More: --reveal={max(levels) + 1} (or --reveal=all).")
+    if unseen is not None and unseen <= len(hints):
+        lines.append(MORE_HINTS.format(next=unseen, total=len(hints)))
+    elif unseen is None and levels and max(levels) < len(hints):
+        lines.append(MORE_HINTS.format(next=max(levels) + 1, total=len(hints)))
+    elif levels:
+        lines.append(LAST_HINT)
     return lines
+
+
+def solution_allowed(passed: bool, revealed: list[int], available: int) -> bool:
+    """The solution may be shown once the kata has passed, or once every hint has been seen."""
+    return passed or set(range(1, available + 1)) <= set(revealed)
+
+
+def refused_lines(kata_label: str, number: str, revealed: list[int], available: int) -> list[str]:
+    seen = len(set(revealed) & set(range(1, available + 1)))
+    return [SOLUTION_REFUSED.format(label=kata_label, seen=seen, total=available), SOLUTION_TRY_FIRST.format(number=number)]
+
+
+def solution_diff_lines(kata_label: str, yours: Path, solution: Path, *, yours_name: str, solution_name: str) -> list[str]:
+    """A unified diff from the learner's app.py to the reference solution."""
+    try:
+        after = solution.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return [SOLUTION_MISSING.format(label=kata_label, path=solution_name)]
+    try:
+        before = yours.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        before = []
+    diff = list(difflib.unified_diff(before, after, f"{yours_name} (yours)", f"{solution_name} (reference solution)", lineterm=""))
+    if not diff:
+        return [SOLUTION_SAME.format(label=kata_label)]
+    return [SOLUTION_HEADER.format(label=kata_label), *diff]
