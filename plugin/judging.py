@@ -165,17 +165,21 @@ class Run:
             )
         return self
 
-    def expect_no_blocks(self) -> "Run":
-        """No loop step blocked for `block_ms` or more in the user's files."""
+    def expect_no_blocks(self, *, at_least_ms: float | None = None, extra: Iterable[str] = ()) -> "Run":
+        """No loop step blocked for `at_least_ms` (default: the run's `block_ms`) in the user's files."""
         __tracebackhide__ = True
-        self._expect_finished()
-        if self.blocks:
-            worst = max(self.blocks, key=lambda b: b.wall_ms)
+        limit = self.block_ms if at_least_ms is None else at_least_ms
+        long = [b for b in self.blocks if b.wall_ms >= limit]
+        if long:
+            worst = max(long, key=lambda b: b.wall_ms)
+            where = f" at {worst.place.short()}" if worst.place else ""
             self.fail(
-                "The event loop was blocked by your code.",
-                measured=[f"{len(self.blocks)} blocked step(s), the longest {worst.wall_ms:.0f} ms"],
-                expected=[f"no step of the event loop longer than {self.block_ms:.0f} ms"],
+                f"The event loop was blocked for {worst.wall_ms:.0f} ms{where}, and served nobody meanwhile.",
+                measured=[f"{_plural(len(long), 'blocked step')} of the loop, the longest {worst.wall_ms:.0f} ms"],
+                expected=[f"no step of the event loop longer than {limit:.0f} ms in your code"],
+                extra=extra,
             )
+        self._expect_finished()
         return self
 
     def expect_max_latency(self, seconds: float, *, while_: str = "") -> "Run":
@@ -192,19 +196,20 @@ class Run:
             )
         return self
 
-    def expect_no_cpu_blocks(self, *, cpu_ms: float = 100.0) -> "Run":
+    def expect_no_cpu_blocks(self, *, cpu_ms: float = 100.0, extra: Iterable[str] = ()) -> "Run":
         """No loop step spent `cpu_ms` or more of CPU time in the user's code."""
         __tracebackhide__ = True
-        self._expect_finished()
         busy = [b for b in self.blocks if b.cpu_ms >= cpu_ms]
         if busy:
             worst = max(busy, key=lambda b: b.cpu_ms)
             where = f" at {worst.place.short()}" if worst.place else ""
             self.fail(
                 f"The event loop spent {worst.cpu_ms:.0f} ms computing{where}, and served nobody meanwhile.",
-                measured=[f"{len(busy)} loop step(s) of {cpu_ms:.0f} ms CPU or more, the longest {worst.cpu_ms:.0f} ms CPU"],
+                measured=[f"{_plural(len(busy), 'loop step')} of {cpu_ms:.0f} ms CPU or more, the longest {worst.cpu_ms:.0f} ms CPU"],
                 expected=[f"no step of the event loop spends {cpu_ms:.0f} ms of CPU in your code"],
+                extra=extra,
             )
+        self._expect_finished()
         return self
 
     def expect_all_awaited(self) -> "Run":

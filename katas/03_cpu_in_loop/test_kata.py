@@ -10,8 +10,10 @@ ITERATIONS = 2_000_000
 SIGNUPS = 2
 HEALTH_PROBES = 12
 PROBE_EVERY_S = 0.03
-# Each hash costs a few hundred ms of CPU; on the loop, /health waits for all of them.
-HEALTH_DEADLINE_S = 0.25
+# Each hash costs a few hundred ms of CPU. In your code, no step of the event loop may spend
+# a third of that computing, or a third of it waiting.
+LOOP_CPU_MS = 100
+LOOP_BLOCK_MS = 130
 
 
 def expect_a_real_hash(run, password_hash: str, password: str, *, recompute: bool = True) -> None:
@@ -43,10 +45,11 @@ async def test_health_answers_while_passwords_are_hashed(kata):
     send_at = [0.0] * SIGNUPS + [PROBE_EVERY_S * (i + 1) for i in range(HEALTH_PROBES)]
     async with kata.serve() as accounts:
         run = await accounts.fire_many(signups + probes, at=send_at)
+    waited = max(run.only("/health").latencies_s, default=run.wall_s)
+    symptom = [f"Meanwhile GET /health waited up to {waited:.2f} s for an answer: a load balancer would mark the service down."]
+    run.expect_no_cpu_blocks(cpu_ms=LOOP_CPU_MS, extra=symptom)
+    run.expect_no_blocks(at_least_ms=LOOP_BLOCK_MS, extra=symptom)
     run.only("/signup").expect_status(201)
-    run.only("/health").expect_status(200).expect_max_latency(
-        HEALTH_DEADLINE_S, while_=f"{SIGNUPS} sign-ups were hashing passwords"
-    )
-    run.expect_no_cpu_blocks(cpu_ms=100)
+    run.only("/health").expect_status(200)
     for body, password in zip(run.only("/signup").json(), passwords):
         expect_a_real_hash(run, body["password_hash"], password, recompute=False)
