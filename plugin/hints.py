@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from plugin.course import Kata
+from plugin.progress import KataProgress, ProgressFile
 
 HINTS_FILE = "hints.md"
 NEXT, ALL, SOLUTION = "next", "all", "solution"
@@ -14,6 +18,7 @@ _HEADING = re.compile(r"^##\s+Hint\s+(\d+)\s*(?::\s*(.*))?$", re.MULTILINE)
 
 MORE_HINTS = "Next hint: run again with --reveal (hint {next} of {total}), or --reveal=all for every hint."
 LAST_HINT = "That was the last hint. Still stuck? --reveal=solution shows the reference solution as a diff from your app.py."
+NONE_NEEDED = "Every kata in this run is solved: no hints needed."
 ALL_SEEN = "You have seen every hint for this kata; here is the last one again."
 SOLUTION_REFUSED = (
     "{label}: the reference solution stays hidden until the kata passes or you have seen every hint "
@@ -122,14 +127,56 @@ def refused_lines(kata_label: str, number: str, revealed: list[int], available: 
 def solution_diff_lines(kata_label: str, yours: Path, solution: Path, *, yours_name: str, solution_name: str) -> list[str]:
     """A unified diff from the learner's app.py to the reference solution."""
     try:
-        after = solution.read_text(encoding="utf-8").splitlines()
+        after = solution.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return [SOLUTION_MISSING.format(label=kata_label, path=solution_name)]
     try:
-        before = yours.read_text(encoding="utf-8").splitlines()
+        before = yours.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         before = []
     diff = list(difflib.unified_diff(before, after, f"{yours_name} (yours)", f"{solution_name} (reference solution)", lineterm=""))
     if not diff:
         return [SOLUTION_SAME.format(label=kata_label)]
     return [SOLUTION_HEADER.format(label=kata_label), *diff]
+
+
+def reveal_lines(katas: Iterable[Kata], root: Path, reveal: Reveal, state: ProgressFile) -> tuple[list[str], dict[str, list[int]]]:
+    """What `--reveal` shows for each kata, and the hint levels that reveals (to remember them).
+
+    A bare `--reveal` shows the lowest level not yet revealed; `solution` shows the diff only
+    once the kata has passed or every hint has been revealed.
+    """
+    lines: list[str] = []
+    revealed: dict[str, list[int]] = {}
+    for kata in katas:
+        if lines:
+            lines.append("")
+        available = read_hints(kata.kata_dir(root))
+        entry = state.katas.get(kata.folder, KataProgress())
+        label = f"Kata {kata.number} ({kata.slug})"
+        if reveal.kind == SOLUTION:
+            lines += _solution_lines(kata, root, label, entry, len(available))
+            continue
+        every_level = set(range(1, len(available) + 1))
+        levels = reveal.levels(len(available), state.next_hint_level(kata.folder, len(available)))
+        unseen = min(every_level - set(entry.revealed) - set(levels), default=len(available) + 1)
+        if reveal.kind == NEXT and available and every_level <= set(entry.revealed):
+            lines.append(ALL_SEEN)
+        lines += hint_lines(label, available, levels, unseen=unseen)
+        revealed[kata.folder] = levels
+    return lines, revealed
+
+
+def _solution_lines(kata: Kata, root: Path, label: str, entry: KataProgress, available: int) -> list[str]:
+    if not solution_allowed(entry.ever_solved, entry.revealed, available):
+        return refused_lines(label, kata.number, entry.revealed, available)
+    yours = kata.kata_dir(root) / "app.py"
+    solution = kata.solution_dir(root) / "app.py"
+    return solution_diff_lines(label, yours, solution, yours_name=_relative(yours, root), solution_name=_relative(solution, root))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

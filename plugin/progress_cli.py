@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from plugin.course import KATAS_DIR, CourseError, Kata, course_listing, find_kata, load_course
+from plugin.hints import read_hints
 from plugin.progress import BACKUPS_DIR, SOLVED, ProgressFile, load, unused_path
 from plugin.summary import SOLVED_MARK, UNSOLVED_MARK, progress_lines
 
@@ -95,7 +96,9 @@ def kata_status(kata: Kata, state: ProgressFile, root: Path) -> tuple[str, str]:
     if entry is not None and entry.ever_solved and entry.status != SOLVED:
         words += f" (solved before{_since(' on', entry.first_solved)})"
     if entry is not None and entry.revealed:
-        words += f" · hints seen: {', '.join(map(str, entry.revealed))}"
+        total = len(read_hints(kata.kata_dir(root)))
+        seen = len(set(entry.revealed) & set(range(1, total + 1)))
+        words += f" · hints seen: {seen} of {total}"
     return mark, words
 
 

@@ -13,14 +13,14 @@ import pytest
 from _pytest._code.code import ReprFileLocation
 
 from plugin import hints
-from plugin.progress import STATE_FILE, KataProgress, ProgressFile
-from plugin.progress import load as load_progress
-from plugin.report import TestRecord, build_report, database_figures, run_figures, write_report
-from plugin.course import KATAS_DIR, Kata, CourseError, expand_argument, kata_of_path, load_course
+from plugin.course import KATAS_DIR, CourseError, Kata, expand_argument, kata_of_path, load_course
 from plugin.firing import Harness, Settings, StartupError, serve
 from plugin.judging import KataFailure, Run
 from plugin.loading import KataLoadError, load_app
 from plugin.measuring.userfiles import UserFiles
+from plugin.progress import STATE_FILE, ProgressFile
+from plugin.progress import load as load_progress
+from plugin.report import TestRecord, build_report, database_figures, run_figures, write_report
 from plugin.summary import KataResult, course_lines
 from plugin.world.database import ENV_VAR as DATABASE_ENV_VAR
 from plugin.world.database import Database
@@ -562,52 +562,14 @@ def _diff_markup(line: str) -> dict[str, bool]:
 
 
 def _hint_section(session: KataSession, state: ProgressFile) -> tuple[list[str], dict[str, list[int]]]:
-    """The hints asked for, and the levels that shows for each kata.
-
-    Hints are for the katas named on the command line, or else for the first unsolved kata.
-    """
+    """The hints asked for, for the katas named on the command line, or else the first unsolved one."""
     assert session.reveal is not None
     if session.named:
         katas = session.named
     else:
         ran = [k for k in session.course if k.folder in session.results]
         first = next((k for k in ran if not session.results[k.folder].solved), None)
-        katas = [first] if first else []
-        if not katas:
-            return ["Every kata in this run is solved: no hints needed."], {}
-    lines: list[str] = []
-    revealed: dict[str, list[int]] = {}
-    for kata in katas:
-        if lines:
-            lines.append("")
-        available = hints.read_hints(kata.kata_dir(session.root))
-        entry = state.katas.get(kata.folder, KataProgress())
-        label = f"Kata {kata.number} ({kata.slug})"
-        if session.reveal.kind == hints.SOLUTION:
-            lines += _solution_lines(session, kata, label, entry, len(available))
-            continue
-        levels = session.reveal.levels(len(available), state.next_hint_level(kata.folder, len(available)))
-        seen = set(entry.revealed) | set(levels)
-        unseen = next((level for level in range(1, len(available) + 1) if level not in seen), len(available) + 1)
-        if session.reveal.kind == hints.NEXT and available and set(range(1, len(available) + 1)) <= set(entry.revealed):
-            lines.append(hints.ALL_SEEN)
-        lines += hints.hint_lines(label, available, levels, unseen=unseen)
-        revealed[kata.folder] = levels
-    return lines, revealed
-
-
-def _solution_lines(session: KataSession, kata: Kata, label: str, entry: KataProgress, available: int) -> list[str]:
-    if not hints.solution_allowed(entry.ever_solved, entry.revealed, available):
-        return hints.refused_lines(label, kata.number, entry.revealed, available)
-    yours = kata.kata_dir(session.root) / "app.py"
-    solution = kata.solution_dir(session.root) / "app.py"
-    return hints.solution_diff_lines(
-        label, yours, solution, yours_name=_relative(yours, session.root), solution_name=_relative(solution, session.root)
-    )
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+        if first is None:
+            return [hints.NONE_NEEDED], {}
+        katas = [first]
+    return hints.reveal_lines(katas, session.root, session.reveal, state)

@@ -123,7 +123,7 @@ def test_after_a_reset_katas_shows_the_kata_as_reset_not_solved(course, capsys):
     progress_cli.main(["list"], prog="katas")
     line = next(l for l in capsys.readouterr().out.splitlines() if " 02 " in l)
     assert line.startswith(f"  {progress_cli.RESET_MARK} 02  The second kata  reset on ")
-    assert ", not run since (solved before on " in line and line.endswith(" · hints seen: 1")
+    assert ", not run since (solved before on " in line and line.endswith(" · hints seen: 1 of 3")
 
 
 def test_a_backup_name_is_never_reused(tmp_path: Path):

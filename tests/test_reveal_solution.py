@@ -9,7 +9,8 @@ import pytest
 
 from fakecourse import make_course
 from plugin import hints
-from plugin.progress import STATE_FILE
+from plugin.course import Kata
+from plugin.progress import STATE_FILE, ProgressFile
 
 QUIET_PLUGINS = "-p no:hypothesispytest -p no:benchmark"
 
@@ -36,8 +37,14 @@ def test_bare_reveal_shows_the_next_unrevealed_hint_each_time(course):
     assert revealed(course, "02_beta") == [1, 2]
 
 
+def seen_every_hint(pytester: pytest.Pytester, folder: str) -> None:
+    state = ProgressFile(pytester.path / STATE_FILE)
+    state.record_revealed(folder, [1, 2, 3])
+    state.save()
+
+
 def test_bare_reveal_after_every_hint_says_so_and_shows_the_last_one(course):
-    course.runpytest("katas/02", "--reveal=all")
+    seen_every_hint(course, "02_beta")
     result = course.runpytest("katas/02", "--reveal")
     result.stdout.fnmatch_lines([hints.ALL_SEEN, "Kata 02 (beta) · hint 3 of 3: The exact change"], consecutive=True)
     result.stdout.fnmatch_lines([hints.LAST_HINT])
@@ -54,8 +61,13 @@ def test_the_solution_is_refused_until_the_kata_passes_or_every_hint_is_seen(cou
     result.stdout.no_fnmatch_line("+++ *")
 
 
+def test_reveal_all_remembers_every_level(course):
+    course.runpytest("katas/02", "--reveal=all").stdout.fnmatch_lines(["*hint 1 of 3*", "*hint 2 of 3*", "*hint 3 of 3*"])
+    assert revealed(course, "02_beta") == [1, 2, 3]
+
+
 def test_the_solution_is_a_diff_from_your_app_once_every_hint_is_seen(course):
-    course.runpytest("katas/02", "--reveal=all")
+    seen_every_hint(course, "02_beta")
     result = course.runpytest("katas/02", "--reveal=solution")
     result.stdout.fnmatch_lines(
         [
@@ -101,3 +113,14 @@ def test_the_diff_runs_from_your_file_to_the_solution(tmp_path: Path):
         "-b = 2",
         "+b = 3",
     ]
+
+
+def test_bare_reveal_fills_the_first_gap_in_the_hints_you_have_seen(pytester: pytest.Pytester):
+    make_course(pytester)
+    state = ProgressFile(pytester.path / STATE_FILE)
+    state.record_revealed("02_beta", [1, 3])
+    beta = Kata("02_beta", "The second kata")
+    lines, revealed = hints.reveal_lines([beta], pytester.path, hints.Reveal(hints.NEXT), state)
+    assert revealed == {"02_beta": [2]}
+    assert lines[0] == "Kata 02 (beta) · hint 2 of 3: A nudge"
+    assert lines[-1] == hints.LAST_HINT
