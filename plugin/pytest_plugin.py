@@ -28,7 +28,10 @@ from plugin.world.database import Database
 # The kata world's other parts, each a small pytest plugin with its own fixtures.
 pytest_plugins = ["plugin.world.upstream", "plugin.world.storage", "plugin.measuring.threadpool"]
 
-REVEAL_HELP = "show a hint for the kata: the next one, a level (--reveal=2), every hint (--reveal=all)"
+REVEAL_HELP = (
+    "show a hint for the kata: the next one you have not seen, a level (--reveal=2), every hint (--reveal=all), "
+    "or the reference solution as a diff from your app.py (--reveal=solution, once the kata has passed or every hint was seen)"
+)
 SOLUTIONS_HELP = "run the katas against their reference solutions in solutions/, plus the plugin's self-tests"
 KATA_APP_HELP = "run the selected kata's tests against this app file instead (the contract check uses it)"
 TIMEOUT_HELP = "seconds a request may take before it counts as hung (default: 5)"
