@@ -45,6 +45,7 @@ STOP_GRACE_S = 0.5
 SETTLE_S = 1.0
 _HANG_POLL_S = 0.005
 MAX_PLACES_PER_CALL = 3
+MAX_LABELS_PER_ROW = 3
 
 Respond = Callable[["UpstreamRequest"], Any]
 
@@ -454,11 +455,11 @@ class Upstream:
                     f"at least {at_least} calls in flight at the same moment, so the wait is about "
                     "as long as the slowest call, not the sum of them all"
                 ],
-                extra=(self.call_lines(run.began, run.ended) if show_calls else []) + self.waiting_lines(),
+                extra=_blocks(self.call_lines(run.began, run.ended) if show_calls else [], self.waiting_lines()),
             )
         if at_most is not None and peak > at_most:
             run.fail(
-                f"The {self.name} received {peak} {calls} at once; it can take only {at_most}.",
+                f"The {self.name} received {peak} calls at once; it can take only {at_most}.",
                 measured=[f"{peak} calls in flight at the {self.name} at once"
                           + (f"; {self.rejected} turned away with 503" if self.rejected else "")],
                 expected=[f"never more than {at_most} calls in flight at the {self.name}"],
@@ -491,7 +492,7 @@ class Upstream:
                 f"{_plural(left, 'call')} to the {self.name} still in flight after the app had answered.",
                 measured=[f"{left} in flight: the app stopped waiting but left the call open"],
                 expected=["every call the app gives up on is cancelled, and its connection closed"],
-                extra=self.call_lines(run.began, run.ended) + self.waiting_lines(stuck),
+                extra=_blocks(self.call_lines(run.began, run.ended), self.waiting_lines(stuck)),
             )
 
     # -- explaining --------------------------------------------------------------------
@@ -533,17 +534,29 @@ class Upstream:
         return lines
 
     def waiting_lines(self, calls: Sequence[Call] | None = None) -> list[str]:
-        """The line of the app that waited for each call, where that is known."""
-        known = [c for c in (self.calls if calls is None else calls) if c.waiting_in_app]
-        if not known:
+        """The lines of the app that waited for each call, where known; calls that waited at the same lines share a row."""
+        groups: dict[tuple[Place, ...], list[Call]] = {}
+        for c in self.calls if calls is None else calls:
+            if c.waiting_in_app:
+                groups.setdefault(tuple(c.waiting_in_app[:MAX_PLACES_PER_CALL]), []).append(c)
+        if not groups:
             return []
-        lines = ["", "Where your code waited for each call:"]
-        for c in known:
-            assert c.waiting_in_app is not None
-            lines.append(f"  {c.label}")
-            for place in c.waiting_in_app[:MAX_PLACES_PER_CALL]:
+        lines = ["Where your code waited for each call:"]
+        for places, group in groups.items():
+            labels = ", ".join(c.label for c in group[:MAX_LABELS_PER_ROW])
+            more = f" and {len(group) - MAX_LABELS_PER_ROW} more" if len(group) > MAX_LABELS_PER_ROW else ""
+            lines.append(f"  {labels}{more}")
+            for place in places:
                 lines += ["  " + line for line in place_lines(place)]
         return lines
+
+
+def _blocks(*blocks: list[str]) -> list[str]:
+    """Blocks of lines, one blank line between each two that are not empty."""
+    lines: list[str] = []
+    for block in filter(None, blocks):
+        lines += [""] * bool(lines) + block
+    return lines
 
 
 def _plural(n: int, noun: str) -> str:
