@@ -12,8 +12,6 @@ from contract_runner import ContractRun, load_contract
 from plugin.course import load_course
 from contract_runner import ROOT
 
-pytest_plugins = ["pytester"]
-
 CONTRACT_RUN = pytest.StashKey[ContractRun]()
 
 

@@ -14,9 +14,12 @@ import re
 
 import pytest
 
-from contract_runner import ROOT, Contract, load_contract
+from contract_runner import ROOT, WORKER_TIMEOUT_S, Contract, load_contract
 from plugin.course import load_course
 from plugin.hints import read_hints
+
+# The first contract test waits for every worker; the others find the results ready.
+pytestmark = pytest.mark.timeout(WORKER_TIMEOUT_S + 30)
 
 COURSE = load_course(ROOT)
 KATA_FILES = {"README.md", "app.py", "test_kata.py", "hints.md"}
