@@ -56,7 +56,6 @@ async def read_at_once(shop, partners, path: str, each: int):
 class ThreadpoolUse:
     """What the app ran in FastAPI's threadpool: each call borrows one token for its length."""
 
-    tokens: int = 0
     ran: list[Place] = field(default_factory=list)  # your functions, once per call
     context_sets: list[Place] = field(default_factory=list)  # your lines that set a ContextVar there
 
@@ -67,8 +66,6 @@ def watch_threadpool(monkeypatch, user_files) -> ThreadpoolUse:
     run_sync = anyio.to_thread.run_sync
 
     async def noting_run_sync(func, *args, limiter=None, **kwargs):
-        if limiter is None:
-            use.tokens += 1
         code = _code_of(func)
         if code is not None and code.co_filename in user_files:
             use.ran.append(Place(code.co_filename, code.co_firstlineno, code.co_name))
