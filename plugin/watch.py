@@ -90,6 +90,7 @@ class Watch:
         self.current: Run | None = None
         self.keys: str | None = None
         self.news: list[str] = []
+        self.just_solved: list[str] = []
         self.saved: set[str] = set()
 
     def run(self, start: Kata | None = None) -> int:
@@ -177,10 +178,14 @@ class Watch:
             if following is None:
                 self._print(screen.RULE, *self.news)
                 return 0
+            # The news at the top may scroll away under a long failure, so the footer repeats it once.
+            self.just_solved = screen.verdict_lines(kata, 0)
             self._switch_to(following)
             return None
         missing = not kata.kata_dir(self.root).is_dir()
-        self._print(screen.RULE, *screen.verdict_lines(kata, code, missing=missing), *screen.status_lines(self.mode, self.keys))
+        verdict = screen.verdict_lines(kata, code, missing=missing)
+        self._print(screen.RULE, *self.just_solved, *verdict, *screen.status_lines(self.mode, self.keys))
+        self.just_solved = []
         self.runner.warm()
         return None
 

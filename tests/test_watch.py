@@ -419,6 +419,8 @@ def test_keys_show_a_hint_move_to_the_next_kata_and_quit(tmp_path: Path):
     watcher.wait_for("✔ Kata 02 (second) is solved!")
     watcher.wait_for("On to kata 01: Kata 01_first.")
     watcher.wait_for(NOT_SOLVED_01, count=3)
+    footer = watcher.output[watcher.output.rindex(screen.RULE) :]
+    assert footer.startswith(f"{screen.RULE}\n✔ Kata 02 (second) is solved!\n{NOT_SOLVED_01}\n"), "the footer repeats the news once"
     watcher.type("q\n")
     assert watcher.exit_code() == 0
     assert watcher.output.rstrip().endswith(screen.STOPPED_TEXT)
