@@ -2,10 +2,18 @@
 
 Every callback the loop runs goes through `asyncio.events.Handle._run`. While a watch is
 active on a thread, that method is timed there: wall time with `perf_counter`, CPU time with
-`thread_time`, both read on the loop thread itself, so they are exact. A sampler thread looks
-at the loop thread's stack (`sys._current_frames()`) whenever a step has run longer than
-`sample_after_ms`, and remembers the innermost frame in the user's files. A step longer than
-`block_ms` becomes a `Block`, blamed on the line seen most often.
+`thread_time`, and, where Linux reports it, the time the thread sat ready but waiting for a
+CPU (`/proc/thread-self/schedstat`), all read on the loop thread itself, so they are exact.
+
+A sampler thread looks at the loop thread's stack (`sys._current_frames()`) once a step has
+run longer than `sample_after_ms`, and notes the innermost frame in the user's files. Each
+sample stands for the time since the one before it. That matters for calls that hold the GIL
+(a regex, `json.dumps`, `sum(range(...))`): the sampler cannot run until such a call returns,
+and then its one late sample, taken on the very line of the call, carries the whole wait.
+
+A step counts as a `Block` when it ran at least `block_ms` not counting time the thread spent
+waiting for a CPU or collecting garbage (neither is the code's doing: another process, or the
+interpreter), and one user line accounts for at least half of `block_ms` of it.
 
 Wall time far above CPU time means the step was waiting (I/O, a sleep, a lock); the two about
 equal means it was computing.
@@ -14,17 +22,24 @@ equal means it was computing.
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import signal
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 from plugin.measuring.userfiles import Place, UserFiles
 
 CPU_SHARE_FOR_CPU_KIND = 0.5
+# The blamed line must itself account for this share of `block_ms`, so a step that is slow in
+# library code never lands on a user line that merely happened to be running for a moment.
+BLAME_SHARE = 0.5
+SLOWDOWN = 0.1
+MAX_INTERVAL_S = 0.05
 
 _original_run = asyncio.events.Handle._run
 _active: dict[int, "LoopWatch"] = {}
@@ -32,7 +47,7 @@ _active: dict[int, "LoopWatch"] = {}
 
 def _timed_run(handle: asyncio.events.Handle) -> None:
     watch = _active.get(threading.get_ident())
-    if watch is None or watch._depth:
+    if watch is None or watch._step is not None:
         return _original_run(handle)
     watch._begin_step()
     try:
@@ -41,23 +56,33 @@ def _timed_run(handle: asyncio.events.Handle) -> None:
         watch._end_step()
 
 
+_STEP_CODE = _timed_run.__code__
+_EXCUSED_CODES = frozenset({threading.Thread.start.__code__})
+
+
 class LoopHung(BaseException):
     """Raised inside the loop thread when one step has run longer than the hang limit."""
 
 
 @dataclass
 class Block:
-    """One loop step that ran longer than the threshold."""
+    """One loop step that ran longer than the threshold, and the user line it is blamed on.
+
+    `wall_ms` and `cpu_ms` are the whole step's; `waiting_for_cpu_ms` is the part of the wall
+    time the thread was ready to run but another process had the CPU.
+    """
 
     place: Place | None
     wall_ms: float
     cpu_ms: float
     started: float
     samples: int = 0
+    waiting_for_cpu_ms: float = 0.0
 
     @property
     def kind(self) -> str:
-        return "cpu" if self.cpu_ms >= CPU_SHARE_FOR_CPU_KIND * self.wall_ms else "io"
+        running_ms = max(self.wall_ms - self.waiting_for_cpu_ms, 0.0)
+        return "cpu" if self.cpu_ms >= CPU_SHARE_FOR_CPU_KIND * running_ms else "io"
 
     def as_dict(self) -> dict[str, Any]:
         place = self.place
@@ -70,6 +95,24 @@ class Block:
             "cpu_ms": round(self.cpu_ms, 1),
             "kind": self.kind,
         }
+
+
+@dataclass(eq=False)
+class _Step:
+    """The loop step in progress; the sampler adds to `weights` while the loop thread runs it."""
+
+    started: float
+    cpu0: float
+    ready0: float
+    gc_s: float = 0.0
+    gc_began: float | None = None
+    last: float = 0.0
+    ready_last: float = 0.0
+    gc_last: float = 0.0
+    held_s: float = 0.0
+    held_last: float = 0.0
+    samples: int = 0
+    weights: dict[Place, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,24 +134,25 @@ class LoopWatch:
 
     def __post_init__(self) -> None:
         self._tid = 0
-        self._depth = 0
-        self._step_no = 0
-        self._step: tuple[int, float] | None = None
-        self._cpu0 = 0.0
-        self._samples: dict[int, Counter[Place]] = {}
+        self._step: _Step | None = None
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
         self._old_handler: Any = None
         self._hang_signalled = False
         self._max_cpu_ms = 0.0
+        self._schedstat: int | None = None
+        self._ready_latest = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> "LoopWatch":
         self._tid = threading.get_ident()
         if self._tid in _active:
             raise RuntimeError("a LoopWatch is already active on this thread")
+        self._schedstat = _open_schedstat()
+        self._ready_latest = _ready_s(self._schedstat)
         _active[self._tid] = self
         asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]
+        gc.callbacks.append(self._on_gc)
         if self.hang_s is not None and threading.current_thread() is threading.main_thread():
             self._old_handler = signal.signal(signal.SIGUSR1, self._raise_hung)
         self._sampler = threading.Thread(target=self._sample_loop, name="loopwatch", daemon=True)
@@ -122,9 +166,14 @@ class LoopWatch:
         _active.pop(self._tid, None)
         if not _active:
             asyncio.events.Handle._run = _original_run  # type: ignore[method-assign]
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
         if self._old_handler is not None:
             signal.signal(signal.SIGUSR1, self._old_handler)
             self._old_handler = None
+        if self._schedstat is not None:
+            os.close(self._schedstat)
+            self._schedstat = None
 
     def __enter__(self) -> "LoopWatch":
         return self.start()
@@ -142,26 +191,40 @@ class LoopWatch:
 
     # -- loop thread -------------------------------------------------------------------
     def _begin_step(self) -> None:
-        self._depth += 1
-        self._step_no += 1
-        self._cpu0 = time.thread_time()
-        self._step = (self._step_no, time.perf_counter())
+        # The sampler's latest reading, not a fresh one: reading /proc releases the GIL, and
+        # getting it back can take a while when other threads are computing.
+        ready = self._ready_latest
+        now = time.perf_counter()
+        self._step = _Step(now, time.thread_time(), ready, last=now, ready_last=ready)
 
     def _end_step(self) -> None:
         end = time.perf_counter()
-        cpu_ms = (time.thread_time() - self._cpu0) * 1000
+        cpu_s = time.thread_time()
         step, self._step = self._step, None
-        self._depth -= 1
         if step is None:
             return
-        number, started = step
+        cpu_ms = (cpu_s - step.cpu0) * 1000
         self._max_cpu_ms = max(self._max_cpu_ms, cpu_ms)
-        samples = self._samples.pop(number, None)
-        wall_ms = (end - started) * 1000
-        if wall_ms < self.block_ms or not samples:
+        wall_ms = (end - step.started) * 1000
+        if wall_ms < self.block_ms or not step.weights:
             return
-        place, _ = samples.most_common(1)[0]
-        self.blocks.append(Block(place, wall_ms, cpu_ms, started, sum(samples.values())))
+        waiting_ms = (max(_ready_s(self._schedstat) - step.ready0, 0.0) + step.held_s) * 1000
+        if wall_ms - waiting_ms - step.gc_s * 1000 < self.block_ms:
+            return
+        place, weight_s = max(step.weights.items(), key=lambda kv: kv[1])
+        if weight_s * 1000 < BLAME_SHARE * self.block_ms:
+            return
+        self.blocks.append(Block(place, wall_ms, cpu_ms, step.started, step.samples, min(waiting_ms, wall_ms)))
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        step = self._step
+        if step is None or threading.get_ident() != self._tid:
+            return
+        if phase == "start":
+            step.gc_began = time.perf_counter()
+        elif step.gc_began is not None:
+            step.gc_s += time.perf_counter() - step.gc_began
+            step.gc_began = None
 
     def _raise_hung(self, signum: int, frame: object) -> None:
         raise LoopHung(self.hung)
@@ -169,24 +232,96 @@ class LoopWatch:
     # -- sampler thread ----------------------------------------------------------------
     def _sample_loop(self) -> None:
         sample_after = self.sample_after_ms / 1000
-        interval = self.interval_ms / 1000
-        while not self._stop.wait(interval):
+        interval = wait = self.interval_ms / 1000
+        while not self._stop.wait(wait):
+            wait = interval
+            ready = self._ready_latest = _ready_s(self._schedstat)
             step = self._step
             if step is None:
                 continue
-            number, started = step
-            running = time.perf_counter() - started
+            now = time.perf_counter()
+            running = now - step.started
             if running < sample_after:
                 continue
+            # Each sample takes the GIL from the loop thread, and gives it back only when this
+            # thread gets a CPU again: in a long step, a sample every tenth of its age will do.
+            wait = min(max(interval, running * SLOWDOWN), MAX_INTERVAL_S)
             frame = sys._current_frames().get(self._tid)
-            user = self.user_files.innermost(frame)
+            user = _innermost_in_step(frame, self.user_files)
             del frame
-            if user is None or self._step is not step:
+            place = Place.of(user) if user is not None else None
+            del user
+            if self._step is not step:
                 continue
-            place = Place.of(user)
-            self._samples.setdefault(number, Counter())[place] += 1
+            self._weigh(step, place, now, ready, sample_after)
+            # While this thread holds the GIL the loop thread cannot run; on a busy machine
+            # this thread may lose its CPU meanwhile. That wait is the sampler's, not the code's.
+            step.held_s += time.perf_counter() - now
             if self.hang_s is not None and running >= self.hang_s and not self._hang_signalled:
                 self._hang_signalled = True
-                self.hung = Block(place, running * 1000, 0.0, started)
+                self.hung = Block(place, running * 1000, 0.0, step.started)
                 if self._old_handler is not None:
                     signal.pthread_kill(self._tid, signal.SIGUSR1)
+
+    def _weigh(self, step: _Step, place: Place | None, now: float, ready: float, sample_after: float) -> None:
+        """Credit `place` with the time since the last sample that the thread could have run.
+
+        The first `sample_after` of a step is nobody's: short library steps are common, and
+        crediting their start to the first line sampled would blame lines for others' time.
+        """
+        since = now - max(step.last, step.started + sample_after)
+        lost = (ready - step.ready_last) + (step.gc_s - step.gc_last) + (step.held_s - step.held_last)
+        step.last, step.ready_last, step.gc_last, step.held_last = now, ready, step.gc_s, step.held_s
+        step.samples += 1
+        if place is not None:
+            step.weights[place] = step.weights.get(place, 0.0) + max(since - lost, 0.0)
+
+
+def _innermost_in_step(frame: FrameType | None, user_files: UserFiles) -> FrameType | None:
+    """The innermost user frame below the outermost timed loop step on this stack.
+
+    Frames outside the step (the code that runs the loop: a console script, a test) are
+    never blamed, and a loop nested inside a step (`asyncio.run` in a route) stays inside it.
+    A stack that is starting a thread blames nobody: `Thread.start` waits only until the new
+    thread first runs, which takes long only when other threads hold the GIL (a thread pool
+    busy computing), and that is the offloading working as it should.
+    """
+    found = None
+    candidate = None
+    while frame is not None:
+        code = frame.f_code
+        if code is _STEP_CODE:
+            if candidate is not None:
+                found = candidate
+        elif candidate is None:
+            if code in _EXCUSED_CODES:
+                return None
+            if code.co_filename in user_files:
+                candidate = frame
+        frame = frame.f_back
+    return found
+
+
+def _open_schedstat() -> int | None:
+    try:
+        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except OSError:
+        return None
+    if _read_ready(fd) is None:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _read_ready(fd: int) -> float | None:
+    try:
+        return int(os.pread(fd, 128, 0).split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _ready_s(fd: int | None) -> float:
+    """Seconds the loop thread has spent ready to run but waiting for a CPU (0 if unknown)."""
+    if fd is None:
+        return 0.0
+    return _read_ready(fd) or 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import linecache
 import os
 import sys
@@ -9,19 +10,44 @@ import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
+from types import CodeType, FrameType
 
 _PLUGIN_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
+_LIBRARY_FOLDERS = ("site-packages", "dist-packages")
+_COMPREHENSIONS = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
 
 
 def _library_prefixes() -> tuple[str, ...]:
     paths = sysconfig.get_paths()
     roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
     roots.update(p for p in sys.path if "site-packages" in p or "dist-packages" in p)
-    return tuple(str(Path(r).resolve()) + os.sep for r in roots if r)
+    roots.discard("")
+    # Both spellings: a stdlib reached through a symlink must still count as the stdlib.
+    return tuple({os.path.abspath(r) + os.sep for r in roots} | {os.path.realpath(r) + os.sep for r in roots})
 
 
 _LIBRARY_PREFIXES = _library_prefixes()
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_user_file(roots: tuple[str, ...], filename: str) -> bool:
+    """Whether blame may land in `filename` (cached: the sampler asks for every frame)."""
+    if not filename or filename.startswith("<"):
+        return False
+    path = os.path.realpath(filename)
+    if path.startswith(_PLUGIN_DIR):
+        return False
+    if roots:
+        root = next((r for r in roots if path.startswith(r)), None)
+        # A virtualenv inside the project is still a library.
+        return root is not None and not _in_library_folder(path[len(root):])
+    if path.startswith(_LIBRARY_PREFIXES) or os.path.abspath(filename).startswith(_LIBRARY_PREFIXES):
+        return False
+    return not _in_library_folder(path)
+
+
+def _in_library_folder(path: str) -> bool:
+    return any(part in _LIBRARY_FOLDERS for part in Path(path).parts)
 
 
 @dataclass(frozen=True)
@@ -39,14 +65,7 @@ class UserFiles:
         return cls(tuple(str(Path(f).resolve()) + os.sep for f in folders))
 
     def __contains__(self, filename: str) -> bool:
-        if not filename or filename.startswith("<"):
-            return False
-        path = os.path.abspath(filename)
-        if path.startswith(_PLUGIN_DIR):
-            return False
-        if self.roots:
-            return path.startswith(self.roots)
-        return not path.startswith(_LIBRARY_PREFIXES)
+        return _is_user_file(self.roots, filename)
 
     def innermost(self, frame: FrameType | None) -> FrameType | None:
         """The innermost frame of this stack that is in a user file."""
@@ -74,7 +93,23 @@ class Place:
 
     @classmethod
     def of(cls, frame: FrameType) -> "Place":
-        return cls(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+        code = frame.f_code
+        return cls(_absolute(code.co_filename), frame.f_lineno, function_name(code))
+
+
+def function_name(code: CodeType) -> str:
+    """The function a code object belongs to; a comprehension counts as its enclosing function."""
+    name = code.co_name
+    if name in _COMPREHENSIONS:
+        outer = code.co_qualname.rsplit(".<locals>.", 1)[0]
+        if outer != code.co_qualname:
+            return outer.rsplit(".", 1)[-1]
+    return name
+
+
+@functools.lru_cache(maxsize=4096)
+def _absolute(filename: str) -> str:
+    return filename if filename.startswith("<") else os.path.abspath(filename)
 
 
 def display_path(filename: str, relative_to: str | os.PathLike[str] | None = None) -> str:

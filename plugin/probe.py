@@ -1,0 +1,346 @@
+"""`katas probe`: fire concurrent requests at any ASGI app and show what blocked its event loop.
+
+    katas probe myapp.main:app GET /items -n 20
+    katas probe src/app.py GET /items --json
+
+The app runs in this process with its lifespan, exactly as the katas' tests run theirs
+(`plugin.serve`), and blame goes to the innermost line of the user's own files: anything
+outside the standard library, site-packages and this plugin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import inspect
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugin.explaining import block_lines, timeline_lines
+from plugin.firing import Settings, StartupError, serve
+from plugin.judging import Run
+from plugin.measuring.loopwatch import Block
+from plugin.measuring.userfiles import UserFiles, display_path
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+JSON_KEYS = ("requests", "wall_s", "max_in_flight", "status_counts", "blocks")
+DEFAULT_REQUESTS = 20
+DEFAULT_BLOCK_MS = 50.0
+DEFAULT_TIMEOUT_S = 30.0
+NO_BLOCKS = "No step of the event loop took {block_ms:g} ms or more in your code: it stayed free to serve others."
+STARTUP_BLOCKS = "While the app started (before any request):"
+DESCRIPTION = "Fire N concurrent requests at a FastAPI (or any ASGI) app and show what blocked its event loop."
+APP_ATTRIBUTE = "app"
+TARGET_HELP = "the app: package.module:app, or path/to/file.py with an optional :attr (default attribute: app)"
+
+
+@dataclass
+class ProbeResult:
+    """What one probe measured: the burst of requests, and any blocks while the app started."""
+
+    run: Run
+    startup_blocks: list[Block] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        figures = self.run.as_dict()
+        return {key: figures[key] for key in JSON_KEYS}
+
+
+async def probe(
+    app: Any,
+    method: str,
+    path: str,
+    *,
+    n: int = DEFAULT_REQUESTS,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    settings: Settings | None = None,
+    user_files: UserFiles | None = None,
+) -> ProbeResult:
+    """Start `app`, send `n` identical requests at once, and return what was measured."""
+    async with serve(app, user_files=user_files, settings=settings) as harness:
+        # Objects from importing the app and its libraries are old: a full collection must not
+        # walk them all in the middle of some request and be mistaken for the app's own work.
+        gc.collect()
+        gc.freeze()
+        try:
+            run = await harness.fire(method, path, n=n, json=body, headers=headers)
+        finally:
+            gc.unfreeze()
+    return ProbeResult(run, list(harness.startup_blocks))
+
+
+def report_lines(result: ProbeResult, target: str, method: str, path: str, block_ms: float) -> list[str]:
+    """The probe's report as text: timeline, figures, and each block with its line."""
+    run = result.run
+    lines = [f"Probe: {method} {path} × {len(run.requests)} at once, on {target}", ""]
+    if len(run.requests) > 1:
+        lines += [*timeline_lines(run.requests, run.began, run.ended), ""]
+    statuses = ", ".join(f"{count}× {status}" for status, count in sorted(run.status_counts.items()))
+    lines.append(
+        f"{len(run.requests)} requests in {run.wall_s:.2f} s; at most {run.max_in_flight} in the app at once; "
+        f"status: {statuses}"
+    )
+    lines.append("")
+    if run.blocks:
+        lines += block_lines(run.blocks)
+        lines += ["", *each_block_lines(run.blocks)]
+    else:
+        lines.append(NO_BLOCKS.format(block_ms=block_ms))
+    if result.startup_blocks:
+        lines += ["", STARTUP_BLOCKS, *["  " + line for line in block_lines(result.startup_blocks)]]
+    return lines
+
+
+def each_block_lines(blocks: list[Block]) -> list[str]:
+    """One row per blocked step, in the order they happened."""
+    rows = [(b.as_dict(), b) for b in blocks]
+    wheres = [f"{display_path(d['file'])}:{d['line']} in {d['function']}()" for d, _ in rows]
+    width = max(len(w) for w in wheres)
+    lines = [f"Each block ({len(blocks)}):", f"  {'#':>3}  {'where':<{width}}  {'wall_ms':>8}  {'cpu_ms':>8}  kind"]
+    for i, ((d, _), where) in enumerate(zip(rows, wheres), 1):
+        lines.append(f"  {i:>3}  {where:<{width}}  {d['wall_ms']:>8.1f}  {d['cpu_ms']:>8.1f}  {d['kind']}")
+    return lines
+
+
+def main(argv: list[str], prog: str = "katas probe") -> int:
+    args = _parser(prog).parse_args(argv)
+    error = _check_args(args)
+    if error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    settings = Settings(request_timeout_s=args.timeout, block_ms=args.block_ms, hang_s=args.timeout)
+    with _app_output_to_stderr(args.json):
+        try:
+            target = load_target(args.target)
+        except TargetError as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return 2
+        try:
+            result = asyncio.run(
+                probe(target.app, args.method, args.path, n=args.n, body=args.data, headers=args.headers, settings=settings)
+            )
+        except StartupError as exc:
+            where = f" ({exc.place.short()}: {exc.place.code})" if exc.place else ""
+            print(f"{prog}: {exc}{where}", file=sys.stderr)
+            return 1
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    else:
+        print("\n".join(report_lines(result, target.label, args.method, args.path, args.block_ms)))
+    return 1 if args.strict and result.run.blocks else 0
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    parser.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    parser.add_argument("method", metavar="METHOD", type=str.upper, help=f"the HTTP method ({', '.join(METHODS)})")
+    parser.add_argument("path", metavar="PATH", help="the path to request, with any query string: /items?limit=5")
+    parser.add_argument("-n", type=int, default=DEFAULT_REQUESTS, metavar="N", help=f"requests sent at once (default: {DEFAULT_REQUESTS})")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    parser.add_argument("-d", "--data", type=_json_body, default=None, metavar="JSON", help="a JSON request body")
+    parser.add_argument("-H", "--header", dest="headers", action="append", type=_header, default=None, metavar="'NAME: VALUE'", help="a request header (repeatable)")
+    parser.add_argument("--block-ms", type=float, default=DEFAULT_BLOCK_MS, metavar="MS", help=f"a loop step this long counts as blocking (default: {DEFAULT_BLOCK_MS:g})")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S", help=f"seconds before a request counts as hung (default: {DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 when the loop was blocked (for CI)")
+    return parser
+
+
+def _check_args(args: argparse.Namespace) -> str | None:
+    if args.method not in METHODS:
+        return f"METHOD {args.method!r} is not one of {', '.join(METHODS)}"
+    if not args.path.startswith("/"):
+        return f"PATH {args.path!r} must start with '/'"
+    if args.n < 1:
+        return f"-n {args.n} must be at least 1"
+    if args.block_ms <= 0 or args.timeout <= 0:
+        return "--block-ms and --timeout must be positive"
+    args.headers = dict(args.headers) if args.headers else None
+    return None
+
+
+def _json_body(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'NAME: VALUE'")
+    return name.strip(), value.strip()
+
+
+@contextlib.contextmanager
+def _app_output_to_stderr(active: bool) -> Iterator[None]:
+    """With `--json`, whatever the app prints (even from a subprocess) goes to stderr, so that
+    stdout holds exactly one JSON object."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+# -- the target ------------------------------------------------------------------------------
+
+
+class TargetError(Exception):
+    """TARGET names no app that can be loaded; the message says what is wrong and how to fix it."""
+
+
+@dataclass
+class Target:
+    app: Any
+    label: str
+
+
+def load_target(spec: str, cwd: str | None = None) -> Target:
+    """Import the app that `spec` names: `package.module:attr`, or `path/to/file.py[:attr]`.
+
+    A module is found from the working directory first, as uvicorn finds it. A file inside a
+    package (folders with `__init__.py`) is imported as that package's module, so its
+    relative imports work; a lone file is imported with its folder on `sys.path`, so its
+    sibling modules can be imported.
+    """
+    where, attr = _split(spec)
+    cwd = cwd or os.getcwd()
+    if where.endswith(".py") or os.sep in where or "/" in where or Path(cwd, where).is_file():
+        module, label = _import_file(Path(cwd, where), where)
+    else:
+        module, label = _import_module(where, cwd)
+    app: Any = module
+    for part in attr.split("."):
+        app = getattr(app, part, None)
+        if app is None:
+            raise TargetError(f"{label} has no attribute {attr!r}{_suggestion(module, label)}")
+    if not _looks_like_app(app):
+        hint = ""
+        if inspect.isfunction(app) and not _required_parameters(app):
+            hint = f"; if it builds the app, add `app = {attr}()` to the module and probe {label}:app"
+        raise TargetError(f"{label}:{attr} is a {type(app).__name__}, not an ASGI app (a FastAPI() instance, say){hint}")
+    return Target(app, f"{label}:{attr}")
+
+
+def _required_parameters(function: Any) -> list[str]:
+    return [p.name for p in inspect.signature(function).parameters.values() if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _suggestion(module: Any, label: str) -> str:
+    """Where the app might be instead: another attribute, or a module of this package."""
+    found = [name for name, value in vars(module).items() if _looks_like_app(value)]
+    if found:
+        return f"; it has {', '.join(repr(n) for n in found)}: try {label}:{found[0]}"
+    folders = getattr(module, "__path__", None)
+    if folders:
+        modules = sorted(
+            f"{module.__name__}.{p.stem}:app"
+            for folder in folders
+            for p in Path(folder).glob("*.py")
+            if "FastAPI(" in p.read_text(errors="replace") or "Starlette(" in p.read_text(errors="replace")
+        )
+        if modules:
+            return f"; it is a package: name the module that makes the app, such as {modules[0]}"
+    return ""
+
+
+def _split(spec: str) -> tuple[str, str]:
+    where, sep, attr = spec.rpartition(":")
+    if not sep or not attr or not all(p.isidentifier() for p in attr.split(".")) or not where:
+        return spec, APP_ATTRIBUTE
+    return where, attr
+
+
+def _import_file(path: Path, shown: str) -> tuple[Any, str]:
+    if path.is_dir():
+        raise TargetError(f"{shown} is a folder: give the .py file that defines the app, or package.module:app")
+    if not path.is_file():
+        raise TargetError(f"{shown}: no such file")
+    if path.suffix != ".py":
+        raise TargetError(f"{shown} is not a Python file (.py)")
+    path = path.resolve()
+    folder, parts = path.parent, [path.stem]
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    sys.path.insert(0, str(folder))
+    name = ".".join(parts)
+    if len(parts) > 1:
+        return _import(name, path), shown
+    if name in sys.modules or name in sys.stdlib_module_names:
+        name = f"_probed_{name}"  # a file called json.py or subprocess.py must not replace the real one
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise TargetError(f"cannot import {shown}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:
+        sys.modules.pop(name, None)
+        raise TargetError(_import_failure(shown, exc)) from None
+    return module, shown
+
+
+def _import_module(name: str, cwd: str) -> tuple[Any, str]:
+    if not all(p.isidentifier() for p in name.split(".")):
+        raise TargetError(f"{name!r} is neither a .py file nor a module name like package.module")
+    sys.path.insert(0, cwd)
+    return _import(name, None), name
+
+
+def _import(name: str, path: Path | None) -> Any:
+    shown = str(path) if path else name
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise TargetError(f"no module named {exc.name!r} (looked in {sys.path[0]} and sys.path)") from None
+        raise TargetError(_import_failure(shown, exc)) from None
+    except BaseException as exc:
+        raise TargetError(_import_failure(shown, exc)) from None
+
+
+def _import_failure(shown: str, exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        where = f"{display_path(exc.filename or shown)}:{exc.lineno}"
+        return f"{where}: SyntaxError: {exc.msg}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in UserFiles()]
+    where = f" at {display_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return f"importing {shown} raised {type(exc).__name__}: {exc}{where}"
+
+
+def _looks_like_app(value: Any) -> bool:
+    """Callable with (scope, receive, send): an ASGI app or middleware instance, or an ASGI function."""
+    if not callable(value) or isinstance(value, (type, ModuleType)):
+        return False
+    call = value if inspect.isfunction(value) or inspect.ismethod(value) else type(value).__call__
+    try:
+        params = inspect.signature(call).parameters
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    if call is not value and positional and positional[0].name == "self":
+        positional = positional[1:]
+    return len(positional) >= 3 or any(p.kind is p.VAR_POSITIONAL for p in positional)

@@ -1,0 +1,302 @@
+"""Blame: each way of blocking the event loop is pinned on its exact line, with the right kind,
+and code that leaves the loop free is never blamed.
+
+Blocks here last 150 ms against a 50 ms threshold, and only one-sided facts are checked
+(which line, which kind, whether any block), so a busy machine cannot flip a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import inspect
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi import Depends, FastAPI, Request
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from plugin import serve
+from plugin.firing import Settings
+from plugin.measuring.loopwatch import LoopWatch
+from plugin.measuring.userfiles import UserFiles
+
+SETTINGS = Settings(request_timeout_s=10.0, block_ms=50.0, hang_s=10.0)
+BLOCK_S = 0.15
+
+
+def line_of(func, text: str) -> int:
+    """The number of the first line of `func` that contains `text`."""
+    lines, start = inspect.getsourcelines(func)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+def cpu_for(seconds: float) -> None:
+    """Compute, in pure Python, for this much CPU time (not wall time: a busy machine only stretches it)."""
+    deadline = time.thread_time() + seconds
+    while time.thread_time() < deadline: pass  # fmt: skip
+
+
+def _sum_size(seconds: float) -> int:
+    """How big a `sum(range(n))` takes about this much CPU: one C call that holds the GIL throughout."""
+    began = time.thread_time()
+    sum(range(1_000_000))
+    return int(1_000_000 * seconds / max(time.thread_time() - began, 1e-4))
+
+
+async def blocks_of(app: FastAPI, *, n: int = 1) -> list[tuple[str, int, str, str]]:
+    """Fire `n` requests at `/` and return each block as (file name, line, function, kind)."""
+    async with serve(app, user_files=UserFiles(), settings=SETTINGS) as harness:
+        run = await harness.fire("GET", "/", n=n)
+    run.expect_status(200)
+    return [(Path(b.place.file).name, b.place.line, b.place.function, b.kind) for b in run.blocks]
+
+
+HERE = Path(__file__).name
+
+
+async def test_a_sleep_is_blamed_on_its_line_as_io():
+    app = FastAPI()
+
+    @app.get("/")
+    async def report():
+        time.sleep(BLOCK_S)
+        return {}
+
+    assert await blocks_of(app) == [(HERE, line_of(report, "time.sleep"), "report", "io")]
+
+
+async def test_a_pure_python_loop_is_blamed_on_its_line_as_cpu():
+    app = FastAPI()
+
+    @app.get("/")
+    async def score():
+        cpu_for(BLOCK_S)
+        return {}
+
+    assert await blocks_of(app) == [(HERE, line_of(cpu_for, "while"), "cpu_for", "cpu")]
+
+
+async def test_a_call_that_holds_the_gil_throughout_is_blamed_on_its_line_as_cpu():
+    size = _sum_size(BLOCK_S)
+    app = FastAPI()
+
+    @app.get("/")
+    async def total():
+        return {"total": sum(range(size))}
+
+    assert await blocks_of(app) == [(HERE, line_of(total, "sum(range"), "total", "cpu")]
+
+
+async def test_hashing_is_blamed_on_its_line_as_cpu():
+    iterations = 1
+    while True:  # PBKDF2 releases the GIL; size it to about BLOCK_S of CPU on this machine
+        began = time.thread_time()
+        hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", iterations)
+        took = time.thread_time() - began
+        if took > 0.02:
+            iterations = int(iterations * BLOCK_S / took)
+            break
+        iterations *= 4
+    app = FastAPI()
+
+    @app.get("/")
+    async def login():
+        return {"digest": hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", iterations).hex()}
+
+    assert await blocks_of(app) == [(HERE, line_of(login, "pbkdf2_hmac"), "login", "cpu")]
+
+
+async def test_a_wait_on_an_event_is_blamed_on_the_line_that_waits_as_io():
+    app = FastAPI()
+    never_set = threading.Event()
+
+    @app.get("/")
+    async def warm():
+        return {"warm": never_set.wait(BLOCK_S)}
+
+    assert await blocks_of(app) == [(HERE, line_of(warm, "never_set.wait"), "warm", "io")]
+
+
+async def test_a_multiline_call_is_blamed_on_the_line_it_starts_on():
+    app = FastAPI()
+
+    @app.get("/")
+    async def report():
+        result = {
+            "slept": time.sleep(
+                BLOCK_S,
+            ),
+        }
+        return result
+
+    assert await blocks_of(app) == [(HERE, line_of(report, "time.sleep("), "report", "io")]
+
+
+async def test_a_helper_in_another_module_is_blamed_in_that_module(tmp_path):
+    helper = tmp_path / "pricing.py"
+    helper.write_text("import time\n\n\ndef quote():\n    time.sleep(0.15)\n    return 9.5\n")
+    spec = importlib.util.spec_from_file_location("blame_test_pricing", helper)
+    pricing = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pricing)
+    app = FastAPI()
+
+    @app.get("/")
+    async def price():
+        return {"price": pricing.quote()}
+
+    assert await blocks_of(app) == [("pricing.py", 5, "quote", "io")]
+
+
+async def test_a_blocking_generator_is_blamed_inside_the_generator():
+    def pages():
+        for page in range(3):
+            time.sleep(BLOCK_S / 3)
+            yield page
+
+    app = FastAPI()
+
+    @app.get("/")
+    async def crawl():
+        return {"pages": list(pages())}
+
+    assert await blocks_of(app) == [(HERE, line_of(pages, "time.sleep"), "pages", "io")]
+
+
+async def test_a_blocking_dependency_is_blamed_on_its_line():
+    async def current_user():
+        time.sleep(BLOCK_S)
+        return "foo"
+
+    app = FastAPI()
+
+    @app.get("/")
+    async def profile(user: str = Depends(current_user)):
+        return {"user": user}
+
+    assert await blocks_of(app) == [(HERE, line_of(current_user, "time.sleep"), "current_user", "io")]
+
+
+async def test_blocking_http_middleware_is_blamed_on_its_line():
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def sign(request: Request, call_next):
+        response = await call_next(request)
+        cpu_for(BLOCK_S)
+        return response
+
+    @app.get("/")
+    async def index():
+        return {}
+
+    assert await blocks_of(app) == [(HERE, line_of(cpu_for, "while"), "cpu_for", "cpu")]
+
+
+async def test_blocking_base_http_middleware_is_blamed_on_its_line():
+    class Audit(BaseHTTPMiddleware):
+        async def dispatch(self, request, call_next):
+            time.sleep(BLOCK_S)
+            return await call_next(request)
+
+    app = FastAPI()
+    app.add_middleware(Audit)
+
+    @app.get("/")
+    async def index():
+        return {}
+
+    assert await blocks_of(app) == [(HERE, line_of(Audit.dispatch, "time.sleep"), "dispatch", "io")]
+
+
+def _sleep_briefly() -> dict:
+    time.sleep(0.1)
+    return {}
+
+
+def _compute_briefly() -> dict:
+    cpu_for(0.05)
+    return {}
+
+
+def _clean_app(style: str) -> FastAPI:
+    app = FastAPI()
+    if style == "async sleep":
+        app.get("/")(_awaiting)
+    elif style == "def route":
+        app.get("/")(_sleep_briefly)
+    elif style == "def route computing":
+        app.get("/")(_compute_briefly)
+    elif style == "def dependency":
+        app.get("/")(_with_dependency)
+    elif style == "to_thread":
+        app.get("/")(_offloading)
+    elif style == "to_thread computing":
+        app.get("/")(_offloading_cpu)
+    elif style == "gather":
+        app.get("/")(_gathering)
+    return app
+
+
+async def _awaiting():
+    await asyncio.sleep(0.1)
+    return {}
+
+
+async def _with_dependency(slept: dict = Depends(_sleep_briefly)):
+    return slept
+
+
+async def _offloading():
+    return await asyncio.to_thread(_sleep_briefly)
+
+
+async def _offloading_cpu():
+    return await asyncio.to_thread(_compute_briefly)
+
+
+async def _gathering():
+    await asyncio.gather(*(asyncio.sleep(0.1) for _ in range(3)))
+    return {}
+
+
+@pytest.mark.parametrize(
+    "style", ["async sleep", "def route", "def route computing", "def dependency", "to_thread", "to_thread computing", "gather"]
+)
+async def test_an_app_that_leaves_the_loop_free_is_never_blamed(style):
+    assert await blocks_of(_clean_app(style), n=4) == []
+
+
+def test_the_code_that_runs_the_loop_is_never_blamed(tmp_path):
+    runner = tmp_path / "runner.py"
+    runner.write_text(
+        textwrap.dedent(
+            """
+            import asyncio
+            import time
+
+
+            async def main():
+                loop = asyncio.get_running_loop()
+                done = loop.create_future()
+                loop.call_soon(time.sleep, 0.15)
+                loop.call_soon(done.set_result, None)
+                await done
+
+
+            def run(watch):
+                with watch:
+                    asyncio.run(main())
+            """
+        )
+    )
+    spec = importlib.util.spec_from_file_location("blame_test_runner", runner)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    watch = LoopWatch(UserFiles.under([tmp_path]))
+    module.run(watch)
+    assert watch.blocks == []

@@ -1,0 +1,179 @@
+"""`katas probe`: targets of every form, the report, the one-object JSON, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plugin import probe
+from plugin.probe import JSON_KEYS, NO_BLOCKS
+
+APPS = Path(__file__).parent / "probe_apps"
+BLOCK_KEYS = {"file", "line", "function", "code", "wall_ms", "cpu_ms", "kind"}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_imports(monkeypatch):
+    """The probe puts the app's folder on sys.path and imports it: undo both after each test."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def marked_line(path: Path) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if "# BLOCKS:" in line)
+
+
+def run_probe(capsys, *args: str) -> tuple[int, str, str]:
+    code = probe.main(list(args), prog="katas probe")
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_report_shows_the_timeline_figures_and_the_line_that_blocked(capsys, monkeypatch):
+    monkeypatch.chdir(APPS)
+    code, out, _ = run_probe(capsys, "blocking_sleep.py", "GET", "/", "-n", "2")
+    assert code == 0
+    line = marked_line(APPS / "blocking_sleep.py")
+    lines = out.splitlines()
+    assert lines[0] == "Probe: GET / × 2 at once, on blocking_sleep.py:app"
+    assert any(row.startswith("Timeline (one row per request") for row in lines)
+    assert "2 requests in " in out and "at most 1 in the app at once; status: 2× 200" in out
+    assert f"  blocking_sleep.py:{line} in report()" in lines
+    assert "      time.sleep(0.2)  # BLOCKS: io" in lines
+    rows = [row.split() for row in lines[lines.index("Each block (2):") + 2 :]]
+    assert [(r[1], r[3], r[-1]) for r in rows] == [(f"blocking_sleep.py:{line}", "report()", "io")] * 2
+
+
+def test_a_clean_app_is_reported_free(capsys, monkeypatch):
+    monkeypatch.chdir(APPS)
+    code, out, _ = run_probe(capsys, "clean_async_sleep.py:app", "GET", "/", "-n", "3")
+    assert code == 0
+    assert "at most 3 in the app at once; status: 3× 200" in out
+    assert NO_BLOCKS.format(block_ms=50) in out
+
+
+def test_json_is_one_object_with_the_documented_keys(capsys, monkeypatch):
+    monkeypatch.chdir(APPS)
+    code, out, _ = run_probe(capsys, "blocking_event_wait.py", "GET", "/", "-n", "2", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert list(data) == list(JSON_KEYS)
+    assert (data["requests"], data["max_in_flight"], data["status_counts"]) == (2, 1, {"200": 2})
+    assert [set(b) for b in data["blocks"]] == [BLOCK_KEYS] * 2
+    first = data["blocks"][0]
+    assert (first["file"], first["line"], first["function"], first["kind"]) == (
+        str(APPS / "blocking_event_wait.py"),
+        marked_line(APPS / "blocking_event_wait.py"),
+        "wait_for_warmup",
+        "io",
+    )
+    assert first["wall_ms"] >= 150 and first["cpu_ms"] < first["wall_ms"]
+
+
+def test_what_the_app_prints_cannot_spoil_the_json(capsys, tmp_path):
+    app = tmp_path / "chatty.py"
+    app.write_text(
+        "import subprocess\nfrom fastapi import FastAPI\nprint('importing')\napp = FastAPI()\n\n"
+        "@app.get('/')\nasync def index():\n    print('handling')\n    subprocess.run(['echo', 'from a child'])\n    return {}\n"
+    )
+    code = probe.main([str(app), "GET", "/", "--json", "-n", "1"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert list(json.loads(captured.out)) == list(JSON_KEYS)
+    assert "importing" in captured.err and "handling" in captured.err
+
+
+def test_a_module_target_is_imported_from_the_working_directory_and_blames_its_helper(capsys, monkeypatch):
+    monkeypatch.chdir(APPS)
+    code, out, _ = run_probe(capsys, "blocking_pkg.main:app", "GET", "/", "-n", "1", "--json")
+    helper = APPS / "blocking_pkg" / "services" / "pricing.py"
+    assert code == 0
+    assert [(b["file"], b["line"]) for b in json.loads(out)["blocks"]] == [(str(helper), marked_line(helper))]
+
+
+def test_a_file_in_a_package_keeps_its_relative_imports(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_probe(capsys, str(APPS / "blocking_pkg" / "main.py"), "GET", "/", "-n", "1", "--json")
+    assert code == 0
+    assert [Path(b["file"]).name for b in json.loads(out)["blocks"]] == ["pricing.py"]
+
+
+def test_a_request_body_and_headers_reach_the_app(capsys, tmp_path):
+    app = tmp_path / "echo.py"
+    app.write_text(
+        "from fastapi import FastAPI, Request\napp = FastAPI()\n\n"
+        "@app.post('/echo')\nasync def echo(request: Request):\n"
+        "    body = await request.json()\n"
+        "    return {'name': body['name'], 'key': request.headers['x-api-key']}\n"
+    )
+    code, out, _ = run_probe(capsys, f"{app}:app", "post", "/echo", "-n", "1", "-d", '{"name": "Foo"}', "-H", "X-API-Key: key-foo", "--json")
+    assert code == 0
+    assert json.loads(out)["status_counts"] == {"200": 1}
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("no_such_file.py", "no_such_file.py: no such file"),
+        ("no_such_module:app", "no module named 'no_such_module'"),
+        ("blocking_sleep.py:application", "blocking_sleep.py has no attribute 'application'; it has 'app': try blocking_sleep.py:app"),
+        ("blocking_sleep.py:time", "blocking_sleep.py:time is a module, not an ASGI app"),
+        ("blocking_pkg", "it is a package: name the module that makes the app, such as blocking_pkg.main:app"),
+        ("blocking_pkg/services", "is a folder"),
+        ("README.md", "README.md is not a Python file (.py)"),
+    ],
+)
+def test_a_bad_target_exits_2_and_says_what_is_wrong(capsys, monkeypatch, target, message):
+    monkeypatch.chdir(APPS)
+    code, out, err = run_probe(capsys, target, "GET", "/")
+    assert (code, out) == (2, "")
+    assert err.startswith("katas probe: error: ") and message in err
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("app = (\n", "broken.py:1: SyntaxError: '(' was never closed"),
+        ("import no_such_library\n", "importing {path} raised ModuleNotFoundError: No module named 'no_such_library' at {path}:1"),
+        ("raise RuntimeError('no config')\n", "importing {path} raised RuntimeError: no config at {path}:1"),
+    ],
+)
+def test_an_app_that_cannot_be_imported_exits_2_with_the_line(capsys, tmp_path, monkeypatch, source, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.py").write_text(source)
+    code, _, err = run_probe(capsys, "broken.py", "GET", "/")
+    assert code == 2
+    assert message.format(path="broken.py") in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["FETCH", "/"], "METHOD 'FETCH' is not one of GET, POST"),
+        (["GET", "products"], "PATH 'products' must start with '/'"),
+        (["GET", "/", "-n", "0"], "-n 0 must be at least 1"),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, monkeypatch, args, message):
+    monkeypatch.chdir(APPS)
+    code, _, err = run_probe(capsys, "blocking_sleep.py", *args)
+    assert code == 2 and message in err
+
+
+def test_the_katas_command_runs_the_probe():
+    done = subprocess.run(
+        [sys.executable, "-m", "plugin.cli", "probe", "blocking_pkg.main:app", "GET", "/", "-n", "1", "--json"],
+        cwd=APPS,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [b["kind"] for b in json.loads(done.stdout)["blocks"]] == ["io"]
