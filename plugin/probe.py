@@ -27,7 +27,7 @@ from types import ModuleType
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugin.explaining import block_lines, timeline_lines
+from plugin.explaining import block_lines, error_lines, timeline_lines, unawaited_lines
 from plugin.firing import Settings, StartupError, serve
 from plugin.judging import Run
 from plugin.measuring.loopwatch import Block
@@ -98,6 +98,11 @@ def report_lines(result: ProbeResult, target: str, method: str, path: str, block
         lines += ["", *each_block_lines(run.blocks)]
     else:
         lines.append(NO_BLOCKS.format(block_ms=block_ms))
+    if run.unawaited:
+        lines += ["", *unawaited_lines(run.unawaited)]
+    errors = error_lines(run.requests)
+    if errors:
+        lines += ["", *errors]
     if result.startup_blocks:
         lines += ["", STARTUP_BLOCKS, *["  " + line for line in block_lines(result.startup_blocks)]]
     return lines

@@ -140,16 +140,14 @@ class LoopWatch:
         self._old_handler: Any = None
         self._hang_signalled = False
         self._max_cpu_ms = 0.0
-        self._schedstat: int | None = None
-        self._ready_latest = 0.0
+        self._ready = _ReadyClock(open_now=False)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> "LoopWatch":
         self._tid = threading.get_ident()
         if self._tid in _active:
             raise RuntimeError("a LoopWatch is already active on this thread")
-        self._schedstat = _open_schedstat()
-        self._ready_latest = _ready_s(self._schedstat)
+        self._ready = _ReadyClock()
         _active[self._tid] = self
         asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]
         gc.callbacks.append(self._on_gc)
@@ -171,9 +169,7 @@ class LoopWatch:
         if self._old_handler is not None:
             signal.signal(signal.SIGUSR1, self._old_handler)
             self._old_handler = None
-        if self._schedstat is not None:
-            os.close(self._schedstat)
-            self._schedstat = None
+        self._ready.close()
 
     def __enter__(self) -> "LoopWatch":
         return self.start()
@@ -191,9 +187,7 @@ class LoopWatch:
 
     # -- loop thread -------------------------------------------------------------------
     def _begin_step(self) -> None:
-        # The sampler's latest reading, not a fresh one: reading /proc releases the GIL, and
-        # getting it back can take a while when other threads are computing.
-        ready = self._ready_latest
+        ready = self._ready.read()
         now = time.perf_counter()
         self._step = _Step(now, time.thread_time(), ready, last=now, ready_last=ready)
 
@@ -208,7 +202,7 @@ class LoopWatch:
         wall_ms = (end - step.started) * 1000
         if wall_ms < self.block_ms or not step.weights:
             return
-        waiting_ms = (max(_ready_s(self._schedstat) - step.ready0, 0.0) + step.held_s) * 1000
+        waiting_ms = (max(self._ready.read() - step.ready0, 0.0) + step.held_s) * 1000
         if wall_ms - waiting_ms - step.gc_s * 1000 < self.block_ms:
             return
         place, weight_s = max(step.weights.items(), key=lambda kv: kv[1])
@@ -235,7 +229,6 @@ class LoopWatch:
         interval = wait = self.interval_ms / 1000
         while not self._stop.wait(wait):
             wait = interval
-            ready = self._ready_latest = _ready_s(self._schedstat)
             step = self._step
             if step is None:
                 continue
@@ -243,6 +236,7 @@ class LoopWatch:
             running = now - step.started
             if running < sample_after:
                 continue
+            ready = self._ready.read()
             # Each sample takes the GIL from the loop thread, and gives it back only when this
             # thread gets a CPU again: in a long step, a sample every tenth of its age will do.
             wait = min(max(interval, running * SLOWDOWN), MAX_INTERVAL_S)
@@ -302,26 +296,42 @@ def _innermost_in_step(frame: FrameType | None, user_files: UserFiles) -> FrameT
     return found
 
 
-def _open_schedstat() -> int | None:
-    try:
-        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
-    except OSError:
-        return None
-    if _read_ready(fd) is None:
-        os.close(fd)
-        return None
-    return fd
+class _ReadyClock:
+    """Seconds one thread has spent ready to run but waiting for a CPU (Linux schedstat).
 
+    It reads `/proc/thread-self/schedstat` of the thread that created it, from any thread.
+    The read goes through `ctypes.PyDLL`, which keeps the GIL: `os.pread` would release it,
+    and on a loop step's path getting the GIL back can take milliseconds when other threads
+    are computing. Where there is no schedstat, it reads 0 and waits are not told apart.
+    """
 
-def _read_ready(fd: int) -> float | None:
-    try:
-        return int(os.pread(fd, 128, 0).split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return None
+    def __init__(self, *, open_now: bool = True) -> None:
+        self._fd: int | None = None
+        if not open_now:
+            return
+        try:
+            import ctypes
 
+            pread = ctypes.PyDLL(None).pread
+            pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
+            pread.restype = ctypes.c_ssize_t
+            self._pread, self._buffer = pread, ctypes.create_string_buffer(128)
+            self._fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+            size = pread(self._fd, self._buffer, 128, 0)
+            float(self._buffer.raw[:size].split()[1])
+        except (OSError, AttributeError, ImportError, ValueError, IndexError):
+            self.close()
 
-def _ready_s(fd: int | None) -> float:
-    """Seconds the loop thread has spent ready to run but waiting for a CPU (0 if unknown)."""
-    if fd is None:
-        return 0.0
-    return _read_ready(fd) or 0.0
+    def read(self) -> float:
+        if self._fd is None:
+            return 0.0
+        size = self._pread(self._fd, self._buffer, 128, 0)
+        try:
+            return int(self._buffer.raw[:size].split()[1]) / 1e9 if size > 0 else 0.0
+        except (ValueError, IndexError):
+            return 0.0
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
