@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import importlib.util
 import inspect
+import math
 import textwrap
 import threading
 import time
@@ -90,6 +91,62 @@ async def test_a_call_that_holds_the_gil_throughout_is_blamed_on_its_line_as_cpu
         return {"total": sum(range(size))}
 
     assert await blocks_of(app) == [(HERE, line_of(total, "sum(range"), "total", "cpu")]
+
+
+async def test_a_comprehension_over_several_lines_is_blamed_on_the_line_it_starts_on():
+    began = time.thread_time()
+    [i * i % 7 for i in range(100_000)]
+    size = int(100_000 * BLOCK_S / max(time.thread_time() - began, 1e-4))
+    app = FastAPI()
+
+    @app.get("/")
+    async def histogram():
+        buckets = [
+            i * i % 7 for i in range(size)
+        ]
+        return {"buckets": len(buckets)}
+
+    assert await blocks_of(app) == [(HERE, line_of(histogram, "buckets = ["), "histogram", "cpu")]
+
+
+def thirds(n: int) -> int:
+    total = 0
+    for i in range(n):
+        if i % 3:
+            total += 1
+    return total
+
+
+async def test_a_loop_whose_jump_back_has_no_line_is_blamed_on_the_line_before_it():
+    began = time.thread_time()
+    thirds(100_000)
+    size = int(100_000 * BLOCK_S / max(time.thread_time() - began, 1e-4))
+    app = FastAPI()
+
+    @app.get("/")
+    async def count():
+        return {"thirds": thirds(size)}
+
+    assert await blocks_of(app) == [(HERE, line_of(thirds, "total += 1"), "thirds", "cpu")]
+
+
+def fib(n: int) -> int:
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+
+async def test_recursion_is_blamed_on_the_recursive_call_not_on_the_def_line():
+    began = time.thread_time()
+    fib(20)
+    n = 20 + math.ceil(math.log(BLOCK_S / max(time.thread_time() - began, 1e-5)) / math.log(1.618))
+    app = FastAPI()
+
+    @app.get("/")
+    async def sequence():
+        return {"fib": fib(n)}
+
+    assert await blocks_of(app) == [(HERE, line_of(fib, "return fib(n - 1)"), "fib", "cpu")]
 
 
 async def test_hashing_is_blamed_on_its_line_as_cpu():

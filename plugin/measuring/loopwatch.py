@@ -11,9 +11,12 @@ sample stands for the time since the one before it. That matters for calls that 
 (a regex, `json.dumps`, `sum(range(...))`): the sampler cannot run until such a call returns,
 and then its one late sample, taken on the very line of the call, carries the whole wait.
 
-A step counts as a `Block` when it ran at least `block_ms` not counting time the thread spent
-waiting for a CPU or collecting garbage (neither is the code's doing: another process, or the
-interpreter), and one user line accounts for at least half of `block_ms` of it.
+A step counts as a `Block` when it ran at least `block_ms` not counting the time the thread
+waited for a CPU, waited for the sampler to hand back the GIL, or collected garbage (none of
+which is the code's doing), and one user line accounts for at least half of `block_ms` of it,
+net of the same waits. So a slow machine, a CPU hog next door or a garbage collection never
+turns a free-running app into a blocking one, and a step slow in library code is never pinned
+on a user line that happened to be on the stack for a moment.
 
 Wall time far above CPU time means the step was waiting (I/O, a sleep, a lock); the two about
 equal means it was computing.
@@ -22,6 +25,7 @@ equal means it was computing.
 from __future__ import annotations
 
 import asyncio
+import dis
 import gc
 import os
 import signal
@@ -32,12 +36,13 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from plugin.measuring.userfiles import Place, UserFiles
+from plugin.measuring.userfiles import COMPREHENSIONS, Place, UserFiles
 
 CPU_SHARE_FOR_CPU_KIND = 0.5
 # The blamed line must itself account for this share of `block_ms`, so a step that is slow in
 # library code never lands on a user line that merely happened to be running for a moment.
 BLAME_SHARE = 0.5
+# In a long step, sample every tenth of its age so far, at most every 50 ms.
 SLOWDOWN = 0.1
 MAX_INTERVAL_S = 0.05
 
@@ -58,6 +63,7 @@ def _timed_run(handle: asyncio.events.Handle) -> None:
 
 _STEP_CODE = _timed_run.__code__
 _EXCUSED_CODES = frozenset({threading.Thread.start.__code__})
+_RESUME = dis.opmap["RESUME"]
 
 
 class LoopHung(BaseException):
@@ -69,7 +75,8 @@ class Block:
     """One loop step that ran longer than the threshold, and the user line it is blamed on.
 
     `wall_ms` and `cpu_ms` are the whole step's; `waiting_for_cpu_ms` is the part of the wall
-    time the thread was ready to run but another process had the CPU.
+    time the thread was ready to run but could not: another process had the CPU, or the
+    sampler had the GIL. `kind` compares CPU time with the time the thread could have run.
     """
 
     place: Place | None
@@ -238,7 +245,7 @@ class LoopWatch:
                 continue
             ready = self._ready.read()
             # Each sample takes the GIL from the loop thread, and gives it back only when this
-            # thread gets a CPU again: in a long step, a sample every tenth of its age will do.
+            # thread gets a CPU again: in a long step, fewer samples will do.
             wait = min(max(interval, running * SLOWDOWN), MAX_INTERVAL_S)
             frame = sys._current_frames().get(self._tid)
             user = _innermost_in_step(frame, self.user_files)
@@ -291,9 +298,33 @@ def _innermost_in_step(frame: FrameType | None, user_files: UserFiles) -> FrameT
             if code in _EXCUSED_CODES:
                 return None
             if code.co_filename in user_files:
-                candidate = frame
+                candidate = _running_line(frame, user_files)
         frame = frame.f_back
     return found
+
+
+def _running_line(frame: FrameType, user_files: UserFiles) -> FrameType:
+    """The user frame whose current line best says what was running.
+
+    - A comprehension written over several lines runs its loop on one line and its expression
+      on another: its caller's line, where it starts, keeps all its samples on one line.
+    - A function sampled at its very first instruction has not run a line yet (a sample can
+      only be taken where the interpreter lets go of the GIL, and a function's entry is such a
+      place): the work was its caller's line, the call (a recursive `return fib(n - 1) + ...`,
+      say), not the `def` line.
+    """
+    while frame.f_back is not None and frame.f_back.f_code.co_filename in user_files:
+        code = frame.f_code
+        in_comprehension = code.co_name in COMPREHENSIONS and frame.f_back.f_code.co_filename == code.co_filename
+        if not in_comprehension and not _at_entry(frame):
+            break
+        frame = frame.f_back
+    return frame
+
+
+def _at_entry(frame: FrameType) -> bool:
+    code, at = frame.f_code.co_code, frame.f_lasti
+    return 0 <= at < len(code) - 1 and code[at] == _RESUME and code[at + 1] == 0
 
 
 class _ReadyClock:

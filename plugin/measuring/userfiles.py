@@ -14,7 +14,7 @@ from types import CodeType, FrameType
 
 _PLUGIN_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
 _LIBRARY_FOLDERS = ("site-packages", "dist-packages")
-_COMPREHENSIONS = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
+COMPREHENSIONS = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
 
 
 def _library_prefixes() -> tuple[str, ...]:
@@ -94,13 +94,27 @@ class Place:
     @classmethod
     def of(cls, frame: FrameType) -> "Place":
         code = frame.f_code
-        return cls(_absolute(code.co_filename), frame.f_lineno, function_name(code))
+        return cls(_absolute(code.co_filename), line_of(frame), function_name(code))
+
+
+def line_of(frame: FrameType) -> int:
+    """The frame's current line. An instruction the compiler gave no line (the jump back at the
+    end of some loops) belongs to the line before it."""
+    if frame.f_lineno is not None:
+        return frame.f_lineno
+    line = frame.f_code.co_firstlineno
+    for start, _, number in frame.f_code.co_lines():
+        if start > frame.f_lasti:
+            break
+        if number is not None:
+            line = number
+    return line
 
 
 def function_name(code: CodeType) -> str:
     """The function a code object belongs to; a comprehension counts as its enclosing function."""
     name = code.co_name
-    if name in _COMPREHENSIONS:
+    if name in COMPREHENSIONS:
         outer = code.co_qualname.rsplit(".<locals>.", 1)[0]
         if outer != code.co_qualname:
             return outer.rsplit(".", 1)[-1]

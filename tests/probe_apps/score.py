@@ -21,6 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 MARKER = re.compile(r"#\s*BLOCKS:\s*(io|cpu)")
+REQUEST = re.compile(r"^# probe: (\w+) (\S+)$", re.M)
 HOG = "while True: pass"
 
 
@@ -44,8 +45,15 @@ def expected_block(name: str) -> tuple[str, int, str] | None:
     return None
 
 
-def probe(target: str, cwd: Path, n: int) -> dict:
-    command = [sys.executable, "-m", "plugin.cli", "probe", target, "GET", "/", "-n", str(n), "--json"]
+def request_of(name: str) -> tuple[str, str]:
+    """The request to probe with: `# probe: METHOD PATH` in the app's file, else GET /."""
+    path = HERE / f"{name.split(' ')[0]}.py"
+    match = REQUEST.search(path.read_text()) if path.is_file() else None
+    return (match[1], match[2]) if match else ("GET", "/")
+
+
+def probe(target: str, cwd: Path, n: int, request: tuple[str, str]) -> dict:
+    command = [sys.executable, "-m", "plugin.cli", "probe", target, *request, "-n", str(n), "--json"]
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=_env(), timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-500:]}")
@@ -94,7 +102,7 @@ def main() -> int:
             for _ in range(args.repeat):
                 began = time.perf_counter()
                 try:
-                    verdict, places = score(name, probe(target, cwd, args.n))
+                    verdict, places = score(name, probe(target, cwd, args.n, request_of(name)))
                 except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
                     verdict, places = f"ERROR {exc}", []
                 tally[group][0] += verdict == "ok"
