@@ -98,6 +98,7 @@ class Harness:
         for record, (_, _, body), delay in zip(records, requests, delays):
             tasks.append(asyncio.create_task(self._send(record, body, headers, params, begin, delay)))
         deadline = self.settings.request_timeout_s + max(delays, default=0.0)
+        self.watch.deadline = begin + deadline  # past it, a stuck step is interrupted at once
         done, pending = await asyncio.wait(tasks, timeout=deadline)
         for task in pending:
             record = records[tasks.index(task)]
@@ -106,6 +107,7 @@ class Harness:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=1.0)
+        self.watch.deadline = None
         for task in done:
             exc = None if task.cancelled() else task.exception()
             if exc is None:

@@ -177,3 +177,16 @@ def test_the_katas_command_runs_the_probe():
     )
     assert done.returncode == 0, done.stderr
     assert [b["kind"] for b in json.loads(done.stdout)["blocks"]] == ["io"]
+
+
+def test_a_hung_app_times_out_at_the_deadline_and_names_the_line(capsys, tmp_path):
+    app = tmp_path / "stuck.py"
+    app.write_text(
+        "import threading\nfrom fastapi import FastAPI\napp = FastAPI()\nnever = threading.Event()\n\n"
+        "@app.get('/')\nasync def stuck():\n    never.wait()\n    return {}\n"
+    )
+    code, out, _ = run_probe(capsys, str(app), "GET", "/", "-n", "3", "--timeout", "1", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["status_counts"] == {"timeout": 3}
+    assert {(Path(b["file"]).name, b["line"], b["kind"]) for b in data["blocks"]} == {("stuck.py", 8, "io")}

@@ -67,7 +67,7 @@ _RESUME = dis.opmap["RESUME"]
 
 
 class LoopHung(BaseException):
-    """Raised inside the loop thread when one step has run longer than the hang limit."""
+    """Raised inside the loop thread when a step has run past the hang limit or the deadline."""
 
 
 @dataclass
@@ -118,6 +118,7 @@ class _Step:
     gc_last: float = 0.0
     held_s: float = 0.0
     held_last: float = 0.0
+    hang_signalled: bool = False
     samples: int = 0
     weights: dict[Place, float] = field(default_factory=dict)
 
@@ -138,6 +139,9 @@ class LoopWatch:
 
     blocks: list[Block] = field(default_factory=list, init=False)
     hung: Block | None = field(default=None, init=False)
+    # A step still running at this `perf_counter()` time is hung, however young it is: once a
+    # burst of requests is past its deadline, a stuck loop must not wait `hang_s` per request.
+    deadline: float | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._tid = 0
@@ -145,7 +149,6 @@ class LoopWatch:
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
         self._old_handler: Any = None
-        self._hang_signalled = False
         self._max_cpu_ms = 0.0
         self._ready = _ReadyClock(open_now=False)
 
@@ -228,7 +231,9 @@ class LoopWatch:
             step.gc_began = None
 
     def _raise_hung(self, signum: int, frame: object) -> None:
-        raise LoopHung(self.hung)
+        step = self._step
+        if step is not None and step.hang_signalled:  # not a step that ended meanwhile
+            raise LoopHung(self.hung)
 
     # -- sampler thread ----------------------------------------------------------------
     def _sample_loop(self) -> None:
@@ -258,11 +263,17 @@ class LoopWatch:
             # While this thread holds the GIL the loop thread cannot run; on a busy machine
             # this thread may lose its CPU meanwhile. That wait is the sampler's, not the code's.
             step.held_s += time.perf_counter() - now
-            if self.hang_s is not None and running >= self.hang_s and not self._hang_signalled:
-                self._hang_signalled = True
+            if self._is_hung(step, now) and not step.hang_signalled:
+                step.hang_signalled = True
                 self.hung = Block(place, running * 1000, 0.0, step.started)
                 if self._old_handler is not None:
                     signal.pthread_kill(self._tid, signal.SIGUSR1)
+
+    def _is_hung(self, step: _Step, now: float) -> bool:
+        """Whether this step has run past the hang limit, or past the deadline of the requests."""
+        if self.hang_s is not None and now - step.started >= self.hang_s:
+            return True
+        return self.deadline is not None and now >= self.deadline
 
     def _weigh(self, step: _Step, place: Place | None, now: float, ready: float, sample_after: float) -> None:
         """Credit `place` with the time since the last sample that the thread could have run.
