@@ -73,6 +73,7 @@ def test_every_read_of_a_file_gets_the_whole_file_and_is_counted(slow):
 
 
 def test_reads_of_different_files_are_in_flight_together(slow):
+    slow.latency_s = 0.6  # the world threads must all get a CPU within it, on a busy machine too
     paths = [slow.put(f"f{i}.txt", f"Baz {i}") for i in range(4)]
     files = [open(p) for p in paths]  # every reader has opened its file: all four reads are in flight
     try:

@@ -26,7 +26,7 @@ from plugin.measuring.threadpool import (
 from plugin.measuring.userfiles import UserFiles
 
 
-async def borrow_in_turns(limiter, holders: int) -> list[asyncio.Event]:
+async def borrow_in_turns(limiter, holders: int) -> tuple[list[asyncio.Event], list[asyncio.Task]]:
     """`holders` tasks each borrow a token and keep it until their gate opens."""
     gates = [asyncio.Event() for _ in range(holders)]
 
@@ -36,7 +36,7 @@ async def borrow_in_turns(limiter, holders: int) -> list[asyncio.Event]:
 
     tasks = [asyncio.create_task(hold(g)) for g in gates]
     await asyncio.sleep(0)
-    return gates, tasks  # type: ignore[return-value]
+    return gates, tasks
 
 
 async def test_the_peak_of_borrowed_tokens_and_the_waves_are_exact():
