@@ -48,7 +48,6 @@ class Workload:
     world: tuple[str, ...] = ()
     method: str = "GET"
     headers: dict[str, str] = field(default_factory=dict)
-    clients: int = DEFAULT_CLIENTS
     note: str = ""
 
 
@@ -98,10 +97,10 @@ class Figures:
 def main(argv: list[str], prog: str = "katas bench") -> int:
     parser = argparse.ArgumentParser(prog=prog, description="Serve a kata's shipped, current and solved app on uvicorn and compare their speed.")
     parser.add_argument("kata", metavar="KATA", help="the kata: 01, or its folder name")
-    parser.add_argument("-c", "--clients", type=int, default=None, metavar="C", help=f"concurrent clients (default: {DEFAULT_CLIENTS}, or what the kata needs)")
+    parser.add_argument("-c", "--clients", type=int, default=DEFAULT_CLIENTS, metavar="C", help=f"concurrent clients (default: {DEFAULT_CLIENTS})")
     parser.add_argument("-t", "--seconds", type=float, default=DEFAULT_SECONDS, metavar="T", help=f"seconds of load per app (default: {DEFAULT_SECONDS:g})")
     args = parser.parse_args(argv)
-    if (args.clients is not None and args.clients < 1) or args.seconds <= 0:
+    if args.clients < 1 or args.seconds <= 0:
         parser.error("-c and -t must be positive")
     root = find_root(Path.cwd())
     course = load_course(root) if root else []
@@ -116,7 +115,7 @@ def main(argv: list[str], prog: str = "katas bench") -> int:
         print(f"{prog}: kata {kata.number} ({kata.slug}) has no benchmark: {why}.", file=sys.stderr)
         print(f"Katas with one: {', '.join(find_kata(course, f).number for f in WORKLOADS if find_kata(course, f))}.", file=sys.stderr)
         return 1
-    clients = args.clients or workload.clients
+    clients = args.clients
     for line in header_lines(kata, workload, clients, args.seconds):
         print(line, flush=True)
     results = bench_kata(root, kata, workload, clients, args.seconds, progress=lambda text: print(text, flush=True))

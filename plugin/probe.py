@@ -289,12 +289,16 @@ def _import_file(path: Path, shown: str) -> tuple[Any, str]:
     while (folder / "__init__.py").is_file():
         parts.insert(0, folder.name)
         folder = folder.parent
-    sys.path.insert(0, str(folder))
     name = ".".join(parts)
+    if parts[0] in sys.stdlib_module_names:
+        # A file called sqlite3.py must not stand in for the real sqlite3 when the app imports it.
+        sys.path.append(str(folder))
+    else:
+        sys.path.insert(0, str(folder))
     if len(parts) > 1:
         return _import(name, path), shown
     if name in sys.modules or name in sys.stdlib_module_names:
-        name = f"_probed_{name}"  # a file called json.py or subprocess.py must not replace the real one
+        name = f"_probed_{name}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise TargetError(f"cannot import {shown}")

@@ -190,3 +190,9 @@ def test_a_hung_app_times_out_at_the_deadline_and_names_the_line(capsys, tmp_pat
     assert code == 0
     assert data["status_counts"] == {"timeout": 3}
     assert {(Path(b["file"]).name, b["line"], b["kind"]) for b in data["blocks"]} == {("stuck.py", 8, "io")}
+
+
+def test_strict_exits_1_when_the_loop_was_blocked(capsys, monkeypatch):
+    monkeypatch.chdir(APPS)
+    assert run_probe(capsys, "blocking_sleep.py", "GET", "/", "-n", "1", "--strict")[0] == 1
+    assert run_probe(capsys, "clean_async_sleep.py", "GET", "/", "-n", "1", "--strict")[0] == 0
