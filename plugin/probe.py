@@ -16,15 +16,15 @@ import contextlib
 import gc
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import sys
-import inspect
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.explaining import block_lines, error_lines, timeline_lines, unawaited_lines
@@ -110,12 +110,12 @@ def report_lines(result: ProbeResult, target: str, method: str, path: str, block
 
 def each_block_lines(blocks: list[Block]) -> list[str]:
     """One row per blocked step, in the order they happened."""
-    rows = [(b.as_dict(), b) for b in blocks]
-    wheres = [f"{display_path(d['file'])}:{d['line']} in {d['function']}()" for d, _ in rows]
-    width = max(len(w) for w in wheres)
+    rows = [b.as_dict() for b in blocks]
+    wheres = [f"{display_path(row['file'])}:{row['line']} in {row['function']}()" for row in rows]
+    width = max(len(where) for where in wheres)
     lines = [f"Each block ({len(blocks)}):", f"  {'#':>3}  {'where':<{width}}  {'wall_ms':>8}  {'cpu_ms':>8}  kind"]
-    for i, ((d, _), where) in enumerate(zip(rows, wheres), 1):
-        lines.append(f"  {i:>3}  {where:<{width}}  {d['wall_ms']:>8.1f}  {d['cpu_ms']:>8.1f}  {d['kind']}")
+    for i, (row, where) in enumerate(zip(rows, wheres), 1):
+        lines.append(f"  {i:>3}  {where:<{width}}  {row['wall_ms']:>8.1f}  {row['cpu_ms']:>8.1f}  {row['kind']}")
     return lines
 
 
@@ -217,6 +217,8 @@ class TargetError(Exception):
 
 @dataclass
 class Target:
+    """The loaded app, and how to name it in the report."""
+
     app: Any
     label: str
 
@@ -306,6 +308,8 @@ def _import_file(path: Path, shown: str) -> tuple[Any, str]:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except KeyboardInterrupt:
+        raise
     except BaseException as exc:
         sys.modules.pop(name, None)
         raise TargetError(_import_failure(shown, exc)) from None
@@ -327,7 +331,9 @@ def _import(name: str, path: Path | None) -> Any:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise TargetError(f"no module named {exc.name!r} (looked in {sys.path[0]} and sys.path)") from None
         raise TargetError(_import_failure(shown, exc)) from None
-    except BaseException as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too: an app that exits on import is a bad target
         raise TargetError(_import_failure(shown, exc)) from None
 
 
