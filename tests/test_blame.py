@@ -296,6 +296,8 @@ def _clean_app(style: str) -> FastAPI:
         app.get("/")(_offloading_cpu)
     elif style == "gather":
         app.get("/")(_gathering)
+    elif style == "asyncio subprocess":
+        app.get("/")(_running_a_process)
     return app
 
 
@@ -316,13 +318,28 @@ async def _offloading_cpu():
     return await asyncio.to_thread(_compute_briefly)
 
 
+async def _running_a_process():
+    process = await asyncio.create_subprocess_exec("sleep", "0.1")
+    return {"code": await process.wait()}
+
+
 async def _gathering():
     await asyncio.gather(*(asyncio.sleep(0.1) for _ in range(3)))
     return {}
 
 
 @pytest.mark.parametrize(
-    "style", ["async sleep", "def route", "def route computing", "def dependency", "to_thread", "to_thread computing", "gather"]
+    "style",
+    [
+        "async sleep",
+        "def route",
+        "def route computing",
+        "def dependency",
+        "to_thread",
+        "to_thread computing",
+        "gather",
+        "asyncio subprocess",
+    ],
 )
 async def test_an_app_that_leaves_the_loop_free_is_never_blamed(style):
     assert await blocks_of(_clean_app(style), n=4) == []

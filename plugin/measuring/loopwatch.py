@@ -32,6 +32,7 @@ import signal
 import sys
 import threading
 import time
+from asyncio.base_subprocess import BaseSubprocessTransport
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -62,7 +63,10 @@ def _timed_run(handle: asyncio.events.Handle) -> None:
 
 
 _STEP_CODE = _timed_run.__code__
-_EXCUSED_CODES = frozenset({threading.Thread.start.__code__})
+# Library calls that wait, on the loop, for something only a busy machine makes slow: a new
+# thread getting the GIL for the first time, a new process getting to `exec` (asyncio starts
+# a subprocess synchronously, even from `create_subprocess_exec`).
+_EXCUSED_CODES = frozenset({threading.Thread.start.__code__, BaseSubprocessTransport.__init__.__code__})
 _RESUME = dis.opmap["RESUME"]
 
 
@@ -294,9 +298,10 @@ def _innermost_in_step(frame: FrameType | None, user_files: UserFiles) -> FrameT
 
     Frames outside the step (the code that runs the loop: a console script, a test) are
     never blamed, and a loop nested inside a step (`asyncio.run` in a route) stays inside it.
-    A stack that is starting a thread blames nobody: `Thread.start` waits only until the new
-    thread first runs, which takes long only when other threads hold the GIL (a thread pool
-    busy computing), and that is the offloading working as it should.
+    A stack that is starting a thread, or asyncio's subprocess, blames nobody: `Thread.start`
+    waits only until the new thread first runs, which takes long only when other threads hold
+    the GIL (a thread pool busy computing, the offloading working as it should); asyncio waits
+    for a new process to `exec`, which takes long only when the CPUs are busy.
     """
     found = None
     candidate = None
