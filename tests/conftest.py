@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import pytest
 
-from contract_runner import ContractRun, load_contract
-from plugin.course import load_course
-from contract_runner import ROOT
+from contract_runner import ContractRun
 
 CONTRACT_RUN = pytest.StashKey[ContractRun]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if not any("contract_results" in getattr(item, "fixturenames", ()) for item in session.items):
-        return
-    variants = []
-    for kata in load_course(ROOT):
-        contract = load_contract(kata.folder)
-        if contract is not None and (ROOT / "katas" / kata.folder / "app.py").exists():
-            variants += contract.variants()
-    session.config.stash[CONTRACT_RUN] = ContractRun(variants)
+    """Start the kata runs that the selected contract tests will look at, and only those."""
+    wanted = {}
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "contract_results" not in getattr(item, "fixturenames", ()):
+            continue
+        contract = callspec.params["contract"]
+        names = {callspec.params.get("variant", contract.shipped)}
+        for variant in contract.variants():
+            if variant.name in names:
+                wanted[variant.name] = variant
+    if wanted:
+        session.config.stash[CONTRACT_RUN] = ContractRun(list(wanted.values()))
 
 
 @pytest.fixture(scope="session")
