@@ -60,6 +60,7 @@ def timeline_lines(requests: Sequence["RequestRecord"], began: float, ended: flo
         note = f", {TIMELINE_MAX_ROWS} of {len(requests)} shown"
     lines = [f"Timeline (one row per request{note}; {WAIT} waiting for the app, {BUSY} being handled; 0 to {span:.2f} s):"]
     digits = len(str(requests[-1].index)) if requests else 1
+    mixed = len({r.path for r in requests}) > 1
     for r in shown:
         fired = r.fired if r.fired is not None else began
         started = r.started if r.started is not None else None
@@ -79,7 +80,8 @@ def timeline_lines(requests: Sequence["RequestRecord"], began: float, ended: flo
             cells[-1] = STUCK
         outcome = "timed out" if r.timed_out else str(r.status)
         latency = f"{r.latency_s:5.2f} s" if r.latency_s is not None else "   -   "
-        lines.append(f"  #{r.index:<{digits}} |{''.join(cells)}| {latency}  {outcome}")
+        label = f"  {r.label}" if mixed else ""
+        lines.append(f"  #{r.index:<{digits}} |{''.join(cells)}| {latency}  {outcome}{label}")
     return lines
 
 
@@ -125,11 +127,16 @@ def place_lines(place: Place | None, relative_to: str | None = None) -> list[str
 
 
 def unawaited_lines(unawaited: Sequence[Unawaited]) -> list[str]:
-    lines = ["Coroutines created but never awaited (they never ran):"]
+    """Coroutines never awaited, once per place that created them, with a count."""
+    counts: dict[tuple[str, Place | None], int] = {}
     for item in unawaited:
-        lines.append(f"  {item.name}()")
-        if item.created_at is not None:
-            lines += ["  " + line for line in place_lines(item.created_at)]
+        key = (item.name, item.created_at)
+        counts[key] = counts.get(key, 0) + 1
+    lines = ["Coroutines created but never awaited (they never ran):"]
+    for (name, place), count in counts.items():
+        lines.append(f"  {name}()" + (f" ({count} times)" if count > 1 else ""))
+        if place is not None:
+            lines += ["  " + line for line in place_lines(place)]
     return lines
 
 

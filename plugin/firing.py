@@ -31,6 +31,11 @@ BASE_URL = "http://testserver"
 _current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar("_current", default=None)
 
 
+def current_request() -> RequestRecord | None:
+    """The request the calling task is sending, if it is one fired by a `Harness`."""
+    return _current.get()
+
+
 @dataclass
 class Settings:
     """How long to wait, and when a loop step counts as blocked."""

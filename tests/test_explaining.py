@@ -84,3 +84,17 @@ def test_max_overlap_counts_requests_in_the_app_at_once():
     assert max_overlap([(0, 1), (1, 2), (2, 3)]) == 1
     assert max_overlap([(0, 1), (0.5, 2), (0.6, 0.7)]) == 3
     assert max_overlap([]) == 0
+
+
+def test_the_same_unawaited_coroutine_from_many_requests_is_listed_once_with_a_count(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("async def save(): ...\n\nsave()\n")
+    place = Place(str(app), 3, "create")
+    lines = unawaited_lines([Unawaited("save", place)] * 200)
+    assert lines[1] == "  save() (200 times)" and len(lines) == 4
+
+
+def test_a_burst_of_several_paths_names_the_path_on_each_row():
+    health = RequestRecord(2, "GET", "/health", fired=0.0, started=0.1, finished=0.1, done=0.1, status=200)
+    lines = timeline_lines([record(1, 0.0, 0.1), health], 0.0, 0.1)
+    assert lines[1].endswith("200  GET /x") and lines[2].endswith("200  GET /health")

@@ -257,11 +257,10 @@ def _current_task() -> asyncio.Task[Any] | None:
 
 def _current_request() -> int | None:
     """The harness's request being handled in this task, if any."""
-    from plugin import firing
+    from plugin.firing import current_request
 
-    current = getattr(firing, "_current", None)
-    record = current.get() if current is not None else None
-    return getattr(record, "index", None)
+    record = current_request()
+    return record.index if record is not None else None
 
 
 def _function_run(user_files: UserFiles) -> Place | None:

@@ -110,7 +110,7 @@ class Database:
             run.fail(
                 f"{len(run.requests)} requests made only {self.total_queries} database "
                 f"quer{'y' if self.total_queries == 1 else 'ies'}.",
-                measured=[f"{self.total_queries} queries reached the database"],
+                measured=[f"{self.total_queries} {'query' if self.total_queries == 1 else 'queries'} reached the database"],
                 expected=[f"each request reads fresh data from the database: at least {at_least} queries"],
                 show_timeline=False,
             )
