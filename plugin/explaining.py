@@ -110,6 +110,12 @@ def _one_place(place: Place | None, group: list[Block], relative_to: str | None)
         f"      {count}: {median_wall:.0f} ms wall{each} against {median_cpu:.0f} ms CPU{each} "
         f"(longest {wall[-1]:.0f} ms)"
     )
+    waited = sorted(b.waiting_for_cpu_ms for b in group)[len(group) // 2]
+    if waited >= 0.2 * median_wall:
+        lines.append(
+            f"      ({waited:.0f} ms of that wall time{' each' if len(group) > 1 else ''} the loop thread was ready "
+            "but waited for a CPU core: this machine is busy, so CPU time is the figure to read.)"
+        )
     lines.append("      " + kind_text(kind))
     return lines
 

@@ -98,3 +98,12 @@ def test_a_burst_of_several_paths_names_the_path_on_each_row():
     health = RequestRecord(2, "GET", "/health", fired=0.0, started=0.1, finished=0.1, done=0.1, status=200)
     lines = timeline_lines([record(1, 0.0, 0.1), health], 0.0, 0.1)
     assert lines[1].endswith("200  GET /x") and lines[2].endswith("200  GET /health")
+
+
+def test_time_spent_waiting_for_a_cpu_core_is_called_out(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("x = sum(range(10**8))\n")
+    block = Block(Place(str(app), 1, "report"), 1200, 380, 0.0, waiting_for_cpu_ms=800)
+    lines = block_lines([block], relative_to=str(tmp_path))
+    assert lines[-2].startswith("      (800 ms of that wall time the loop thread was ready but waited for a CPU core")
+    assert lines[-1] == "      CPU time about equal to wall time: the loop was busy computing, so nothing else could run."
