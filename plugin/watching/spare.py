@@ -42,7 +42,7 @@ def main() -> int:
     sys.argv = ["pytest", *json.loads(line), "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     import pytest
 
-    return int(pytest.console_main())
+    return int(pytest.main(sys.argv[1:]))
 
 
 def exit_now(code: int) -> None:
