@@ -324,7 +324,11 @@ class Watcher:
             self.proc = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             stream = self.proc.stdout
         else:
-            self.proc = subprocess.Popen(command, cwd=root, env=env, stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True)
+            # A test run started in the background inherits SIGINT ignored; a person at a terminal does not.
+            self.proc = subprocess.Popen(
+                command, cwd=root, env=env, stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True,
+                preexec_fn=_sigint_as_at_a_terminal,
+            )
             stream = None
         self.output = ""
         self._chunks: queue.Queue[str] = queue.Queue()
@@ -400,6 +404,10 @@ class Watcher:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def _sigint_as_at_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 HEADER_01 = "katas watch · kata 01 (1 of 2"
