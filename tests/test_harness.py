@@ -176,3 +176,18 @@ async def test_an_exception_in_a_route_is_a_500_with_its_line():
     message = str(info.value)
     assert "GET / → ValueError: bad" in message
     assert f"test_harness.py:{line_of(root, 'raise ValueError')} in root()" in message
+
+
+async def test_a_slow_answer_fails_the_latency_bound_and_says_how_slow():
+    app = FastAPI()
+
+    @app.get("/")
+    async def root():
+        await asyncio.sleep(0.3)
+        return {}
+
+    async with serve(app, user_files=HERE) as harness:
+        run = await harness.fire("GET", "/")
+    run.expect_max_latency(5.0)
+    with pytest.raises(KataFailure, match=r"GET / took 0\.\d\d s while a report ran\.\n  measured: slowest GET /: 0\.\d\d s\n  expected: every GET / answered in under 0\.1 s"):
+        run.expect_max_latency(0.1, while_="a report ran")

@@ -132,7 +132,7 @@ class LoopWatch:
     """Watch the event loop of the thread that calls `start()`.
 
     Use it as a context manager on the loop's thread. `blocks` lists the blocked steps that
-    reached a user file; `max_step_cpu_ms` is the most CPU time any one step took.
+    reached a user file.
     """
 
     user_files: UserFiles = field(default_factory=UserFiles)
@@ -153,7 +153,6 @@ class LoopWatch:
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
         self._old_handler: Any = None
-        self._max_cpu_ms = 0.0
         self._ready = _ReadyClock(open_now=False)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -195,10 +194,6 @@ class LoopWatch:
     def blocks_between(self, start: float, end: float) -> list[Block]:
         return [b for b in self.blocks if start <= b.started <= end]
 
-    @property
-    def max_step_cpu_ms(self) -> float:
-        return self._max_cpu_ms
-
     # -- loop thread -------------------------------------------------------------------
     def _begin_step(self) -> None:
         ready = self._ready.read()
@@ -212,7 +207,6 @@ class LoopWatch:
         if step is None:
             return
         cpu_ms = (cpu_s - step.cpu0) * 1000
-        self._max_cpu_ms = max(self._max_cpu_ms, cpu_ms)
         wall_ms = (end - step.started) * 1000
         if wall_ms < self.block_ms or not step.weights:
             return
