@@ -65,6 +65,7 @@ class Harness:
     unawaited: UnawaitedCatcher = field(init=False)
     client: httpx.AsyncClient = field(init=False)
     startup_blocks: list = field(default_factory=list, init=False)
+    runs: list[Run] = field(default_factory=list, init=False)
 
     async def fire(
         self,
@@ -127,7 +128,7 @@ class Harness:
         for record in records:
             _release_frames(record.error)
         self.unawaited.collect()
-        return Run(
+        run = Run(
             requests=records,
             began=begin,
             ended=end,
@@ -136,6 +137,8 @@ class Harness:
             timeout_s=self.settings.request_timeout_s,
             block_ms=self.settings.block_ms,
         )
+        self.runs.append(run)
+        return run
 
     async def _send(
         self,
