@@ -107,7 +107,7 @@ def test_a_save_of_a_file_in_the_kata_counts(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["__pycache__/app.cpython-311.pyc", ".app.py.swp", ".app.py.swx", "4913", "app.py~", "#app.py#", ".#app.py", "app.py___jb_tmp___", "app.py.tmp", ".pytest_cache/v/x"],
+    ["__pycache__", "__pycache__/app.cpython-311.pyc", ".pytest_cache", ".app.py.swp", ".app.py.swx", "4913", "app.py~", "#app.py#", ".#app.py", "app.py___jb_tmp___", "app.py.tmp", ".pytest_cache/v/x"],
 )
 def test_bytecode_and_editor_temp_files_do_not_count(name):
     assert not is_relevant(KATA_DIR / name, KATA_DIR)

@@ -28,7 +28,7 @@ def is_relevant(path: Path, folder: Path) -> bool:
         parts = path.relative_to(folder).parts
     except ValueError:
         return False
-    if not parts or any(part in IGNORED_DIRS or part.startswith(".") for part in parts[:-1]):
+    if not parts or any(part in IGNORED_DIRS for part in parts) or any(part.startswith(".") for part in parts[:-1]):
         return False
     return not _LITTER.match(parts[-1])
 
