@@ -192,6 +192,9 @@ class Harness:
             place = self.watch.hung.place if self.watch.hung else None
             raise StartupError(f"timed out: the app's startup blocked the event loop for {s.hang_s:g} s", place) from None
         self.startup_blocks = self.watch.blocks_between(began, time.perf_counter())
+        # What startup built lives as long as the app: a collection in the middle of a request
+        # must not walk it all again, and be taken for the app's own work.
+        self.unawaited.settle()
         transport = httpx.ASGITransport(app=self._recording_app, raise_app_exceptions=False)
         self.client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=None)
 

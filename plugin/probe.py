@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import importlib
 import importlib.util
 import inspect
@@ -70,14 +69,7 @@ async def probe(
 ) -> ProbeResult:
     """Start `app`, send `n` identical requests at once, and return what was measured."""
     async with serve(app, user_files=user_files, settings=settings) as harness:
-        # Objects from importing the app and its libraries are old: a full collection must not
-        # walk them all in the middle of some request and be mistaken for the app's own work.
-        gc.collect()
-        gc.freeze()
-        try:
-            run = await harness.fire(method, path, n=n, json=body, headers=headers)
-        finally:
-            gc.unfreeze()
+        run = await harness.fire(method, path, n=n, json=body, headers=headers)
     return ProbeResult(run, list(harness.startup_blocks))
 
 
