@@ -5,9 +5,11 @@ active on a thread, that method is timed there: wall time with `perf_counter`, C
 `thread_time`, and, where Linux reports it, the time the thread sat ready but waiting for a
 CPU (`/proc/thread-self/schedstat`), all read on the loop thread itself, so they are exact.
 
-A sampler thread looks at the loop thread's stack (`sys._current_frames()`) once a step has
-run longer than `sample_after_ms`, and notes the innermost frame in the user's files. Each
-sample stands for the time since the one before it. That matters for calls that hold the GIL
+A sampler thread copies the loop thread's stack (`sys._current_frames()`) once a step has
+run longer than `sample_after_ms`. Each sample stands for the time since the one before it.
+Only when a step turns out long enough to matter are its samples resolved to the innermost
+line in the user's files: that takes file system calls, which let go of the GIL, and the
+loop thread must not run on (and end the step) in the middle of a sample. That matters for calls that hold the GIL
 (a regex, `json.dumps`, `sum(range(...))`): the sampler cannot run until such a call returns,
 and then its one late sample, taken on the very line of the call, carries the whole wait.
 
@@ -34,7 +36,7 @@ import threading
 import time
 from asyncio.base_subprocess import BaseSubprocessTransport
 from dataclasses import dataclass, field
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from plugin.measuring.userfiles import COMPREHENSIONS, Place, UserFiles
@@ -108,6 +110,10 @@ class Block:
         }
 
 
+# A copy of a stack, innermost frame first: each frame's code and its last instruction.
+Stack = tuple[tuple[CodeType, int], ...]
+
+
 @dataclass(eq=False)
 class _Step:
     """The loop step in progress; the sampler adds to `weights` while the loop thread runs it."""
@@ -124,7 +130,7 @@ class _Step:
     held_last: float = 0.0
     hang_signalled: bool = False
     samples: int = 0
-    weights: dict[Place, float] = field(default_factory=dict)
+    weights: dict[Stack, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -213,10 +219,19 @@ class LoopWatch:
         waiting_ms = (max(self._ready.read() - step.ready0, 0.0) + step.held_s) * 1000
         if wall_ms - waiting_ms - step.gc_s * 1000 < self.block_ms:
             return
-        place, weight_s = max(step.weights.items(), key=lambda kv: kv[1])
-        if weight_s * 1000 < BLAME_SHARE * self.block_ms:
+        place, weight_s = self._heaviest(step.weights)
+        if place is None or weight_s * 1000 < BLAME_SHARE * self.block_ms:
             return
         self.blocks.append(Block(place, wall_ms, cpu_ms, step.started, step.samples, min(waiting_ms, wall_ms)))
+
+    def _heaviest(self, weights: dict[Stack, float]) -> tuple[Place | None, float]:
+        """The user line the samples weigh most on, and their weight in seconds."""
+        totals: dict[Place, float] = {}
+        for stack, weight in weights.items():
+            place = _blamed_place(stack, self.user_files)
+            if place is not None:
+                totals[place] = totals.get(place, 0.0) + weight
+        return max(totals.items(), key=lambda kv: kv[1], default=(None, 0.0))
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         step = self._step
@@ -250,20 +265,16 @@ class LoopWatch:
             # Each sample takes the GIL from the loop thread, and gives it back only when this
             # thread gets a CPU again: in a long step, fewer samples will do.
             wait = min(max(interval, running * SLOWDOWN), MAX_INTERVAL_S)
-            frame = sys._current_frames().get(self._tid)
-            user = _innermost_in_step(frame, self.user_files)
-            del frame
-            place = Place.of(user) if user is not None else None
-            del user
+            stack = _copy(sys._current_frames().get(self._tid))
             if self._step is not step:
                 continue
-            self._weigh(step, place, now, ready, sample_after)
+            self._weigh(step, stack, now, ready, sample_after)
             # While this thread holds the GIL the loop thread cannot run; on a busy machine
             # this thread may lose its CPU meanwhile. That wait is the sampler's, not the code's.
             step.held_s += time.perf_counter() - now
             if self._is_hung(step, now) and not step.hang_signalled:
                 step.hang_signalled = True
-                self.hung = Block(place, running * 1000, 0.0, step.started)
+                self.hung = Block(_blamed_place(stack, self.user_files), running * 1000, 0.0, step.started)
                 if self._old_handler is not None:
                     signal.pthread_kill(self._tid, signal.SIGUSR1)
 
@@ -273,8 +284,8 @@ class LoopWatch:
             return True
         return self.deadline is not None and now >= self.deadline
 
-    def _weigh(self, step: _Step, place: Place | None, now: float, ready: float, sample_after: float) -> None:
-        """Credit `place` with the time since the last sample that the thread could have run.
+    def _weigh(self, step: _Step, stack: Stack, now: float, ready: float, sample_after: float) -> None:
+        """Credit `stack` with the time since the last sample that the thread could have run.
 
         The first `sample_after` of a step is nobody's: short library steps are common, and
         crediting their start to the first line sampled would blame lines for others' time.
@@ -283,12 +294,21 @@ class LoopWatch:
         lost = (ready - step.ready_last) + (step.gc_s - step.gc_last) + (step.held_s - step.held_last)
         step.last, step.ready_last, step.gc_last, step.held_last = now, ready, step.gc_s, step.held_s
         step.samples += 1
-        if place is not None:
-            step.weights[place] = step.weights.get(place, 0.0) + max(since - lost, 0.0)
+        step.weights[stack] = step.weights.get(stack, 0.0) + max(since - lost, 0.0)
 
 
-def _innermost_in_step(frame: FrameType | None, user_files: UserFiles) -> FrameType | None:
-    """The innermost user frame below the outermost timed loop step on this stack.
+def _copy(frame: FrameType | None) -> Stack:
+    """The stack as it is now. Reading attributes never lets go of the GIL, so the copy is of
+    one moment, and stays true after the loop thread moves on."""
+    found = []
+    while frame is not None:
+        found.append((frame.f_code, frame.f_lasti))
+        frame = frame.f_back
+    return tuple(found)
+
+
+def _blamed_place(stack: Stack, user_files: UserFiles) -> Place | None:
+    """The innermost user line below the outermost timed loop step on this stack.
 
     Frames outside the step (the code that runs the loop: a console script, a test) are
     never blamed, and a loop nested inside a step (`asyncio.run` in a route) stays inside it.
@@ -299,8 +319,7 @@ def _innermost_in_step(frame: FrameType | None, user_files: UserFiles) -> FrameT
     """
     found = None
     candidate = None
-    while frame is not None:
-        code = frame.f_code
+    for i, (code, _) in enumerate(stack):
         if code is _STEP_CODE:
             if candidate is not None:
                 found = candidate
@@ -308,13 +327,15 @@ def _innermost_in_step(frame: FrameType | None, user_files: UserFiles) -> FrameT
             if code in _EXCUSED_CODES:
                 return None
             if code.co_filename in user_files:
-                candidate = _running_line(frame, user_files)
-        frame = frame.f_back
-    return found
+                candidate = _running_line(stack, i, user_files)
+    if found is None:
+        return None
+    code, lasti = stack[found]
+    return Place.at(code, lasti)
 
 
-def _running_line(frame: FrameType, user_files: UserFiles) -> FrameType:
-    """The user frame whose current line best says what was running.
+def _running_line(stack: Stack, i: int, user_files: UserFiles) -> int:
+    """Which user frame, from `stack[i]` outwards, best says what was running.
 
     - A comprehension written over several lines runs its loop on one line and its expression
       on another: its caller's line, where it starts, keeps all its samples on one line.
@@ -323,18 +344,18 @@ def _running_line(frame: FrameType, user_files: UserFiles) -> FrameType:
       place): the work was its caller's line, the call (a recursive `return fib(n - 1) + ...`,
       say), not the `def` line.
     """
-    while frame.f_back is not None and frame.f_back.f_code.co_filename in user_files:
-        code = frame.f_code
-        in_comprehension = code.co_name in COMPREHENSIONS and frame.f_back.f_code.co_filename == code.co_filename
-        if not in_comprehension and not _at_entry(frame):
+    while i + 1 < len(stack) and stack[i + 1][0].co_filename in user_files:
+        code, lasti = stack[i]
+        in_comprehension = code.co_name in COMPREHENSIONS and stack[i + 1][0].co_filename == code.co_filename
+        if not in_comprehension and not _at_entry(code, lasti):
             break
-        frame = frame.f_back
-    return frame
+        i += 1
+    return i
 
 
-def _at_entry(frame: FrameType) -> bool:
-    code, at = frame.f_code.co_code, frame.f_lasti
-    return 0 <= at < len(code) - 1 and code[at] == _RESUME and code[at + 1] == 0
+def _at_entry(code: CodeType, lasti: int) -> bool:
+    raw = code.co_code
+    return 0 <= lasti < len(raw) - 1 and raw[lasti] == _RESUME and raw[lasti + 1] == 0
 
 
 class _ReadyClock:

@@ -93,18 +93,20 @@ class Place:
 
     @classmethod
     def of(cls, frame: FrameType) -> "Place":
-        code = frame.f_code
-        return cls(_absolute(code.co_filename), line_of(frame), function_name(code))
+        return cls.at(frame.f_code, frame.f_lasti)
+
+    @classmethod
+    def at(cls, code: CodeType, lasti: int) -> "Place":
+        """The line of `code` whose instruction at offset `lasti` is running."""
+        return cls(_absolute(code.co_filename), line_at(code, lasti), function_name(code))
 
 
-def line_of(frame: FrameType) -> int:
-    """The frame's current line. An instruction the compiler gave no line (the jump back at the
-    end of some loops) belongs to the line before it."""
-    if frame.f_lineno is not None:
-        return frame.f_lineno
-    line = frame.f_code.co_firstlineno
-    for start, _, number in frame.f_code.co_lines():
-        if start > frame.f_lasti:
+def line_at(code: CodeType, lasti: int) -> int:
+    """The line of the instruction at `lasti`. An instruction the compiler gave no line (the
+    jump back at the end of some loops) belongs to the line before it."""
+    line = code.co_firstlineno
+    for start, _, number in code.co_lines():
+        if start > lasti:
             break
         if number is not None:
             line = number
