@@ -219,7 +219,8 @@ class LoopWatch:
         waiting_ms = (max(self._ready.read() - step.ready0, 0.0) + step.held_s) * 1000
         if wall_ms - waiting_ms - step.gc_s * 1000 < self.block_ms:
             return
-        place, weight_s = self._heaviest(step.weights)
+        # A copy: a late sample may still add to the step's weights while its stacks are resolved.
+        place, weight_s = self._heaviest(dict(step.weights))
         if place is None or weight_s * 1000 < BLAME_SHARE * self.block_ms:
             return
         self.blocks.append(Block(place, wall_ms, cpu_ms, step.started, step.samples, min(waiting_ms, wall_ms)))
