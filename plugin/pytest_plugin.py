@@ -25,8 +25,9 @@ from plugin.summary import KataResult, course_lines
 from plugin.world.database import ENV_VAR as DATABASE_ENV_VAR
 from plugin.world.database import Database
 
-# The kata world's other parts, each a small pytest plugin with its own fixtures.
-pytest_plugins = ["plugin.world.upstream", "plugin.world.storage", "plugin.measuring.threadpool"]
+# The kata world's other parts, each a small pytest plugin with its own fixtures; and how
+# `pytest --solutions` spreads over worker processes.
+pytest_plugins = ["plugin.world.upstream", "plugin.world.storage", "plugin.measuring.threadpool", "plugin.spreading"]
 
 REVEAL_HELP = (
     "show a hint for the kata: the next one you have not seen, a level (--reveal=2), every hint (--reveal=all), "

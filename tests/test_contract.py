@@ -6,6 +6,8 @@
 - every wrong fix in tests/contract/<kata>/wrong_*.py fails.
 
 That each reference solution passes is checked by the kata runs of `pytest --solutions`.
+Each variant (the shipped app, one fix, one wrong fix) is one test here, running the kata's
+tests in a pytest session of its own.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import re
 
 import pytest
 
-from contract_runner import ROOT, WORKER_TIMEOUT_S, Contract, load_contract
+from contract_runner import ROOT, Contract, load_contract, run_variant
 from plugin.course import load_course
 from plugin.hints import read_hints
 
-# The first contract test waits for every worker; the others find the results ready.
-pytestmark = pytest.mark.timeout(WORKER_TIMEOUT_S + 30)
+# A variant runs several kata tests, each with its own timeout.
+pytestmark = pytest.mark.timeout(120)
 
 COURSE = load_course(ROOT)
 KATA_FILES = {"README.md", "app.py", "test_kata.py", "hints.md"}
@@ -30,12 +32,12 @@ def contracts() -> list[Contract]:
     return [c for c in (load_contract(k.folder) for k in COURSE) if c is not None]
 
 
-def fixes() -> list[tuple[Contract, str]]:
-    return [(c, c.variant_name(p)) for c in contracts() for p in c.fixes]
+def fixes() -> list[object]:
+    return [pytest.param(c, c.variant_name(p), id=c.variant_name(p)) for c in contracts() for p in c.fixes]
 
 
-def wrongs() -> list[tuple[Contract, str]]:
-    return [(c, c.variant_name(p)) for c in contracts() for p in c.wrongs]
+def wrongs() -> list[object]:
+    return [pytest.param(c, c.variant_name(p), id=c.variant_name(p)) for c in contracts() for p in c.wrongs]
 
 
 @pytest.mark.parametrize("kata", COURSE, ids=lambda k: k.folder)
@@ -70,8 +72,8 @@ def test_every_kata_has_a_contract_with_two_fixes_and_two_wrong_fixes(kata):
 
 
 @pytest.mark.parametrize("contract", contracts(), ids=lambda c: c.folder)
-def test_the_shipped_kata_fails_for_its_intended_reason(contract, contract_results):
-    result = contract_results[contract.shipped]
+def test_the_shipped_kata_fails_for_its_intended_reason(contract):
+    result = run_variant(contract.variant(contract.shipped))
     assert not result.error, result.error
     assert result.failed(contract.failing_test), (
         f"as shipped, {contract.failing_test} should fail; outcomes: {result.outcomes}"
@@ -81,16 +83,16 @@ def test_the_shipped_kata_fails_for_its_intended_reason(contract, contract_resul
     assert not missing, f"the failure output lacks {missing}:\n{output}"
 
 
-@pytest.mark.parametrize("contract,variant", fixes(), ids=lambda v: v if isinstance(v, str) else "")
-def test_a_correct_fix_passes(contract, variant, contract_results):
-    result = contract_results[variant]
+@pytest.mark.parametrize("contract,variant", fixes())
+def test_a_correct_fix_passes(contract, variant):
+    result = run_variant(contract.variant(variant))
     assert not result.error, result.error
     assert result.all_passed, f"{variant} should pass every test; outcomes: {result.outcomes}\n" + "\n".join(result.output.values())
 
 
-@pytest.mark.parametrize("contract,variant", wrongs(), ids=lambda v: v if isinstance(v, str) else "")
-def test_a_wrong_fix_fails(contract, variant, contract_results):
-    result = contract_results[variant]
+@pytest.mark.parametrize("contract,variant", wrongs())
+def test_a_wrong_fix_fails(contract, variant):
+    result = run_variant(contract.variant(variant))
     assert not result.error, result.error
     failed = [name for name, outcome in result.outcomes.items() if outcome == "failed"]
     assert failed, f"{variant} should fail, but every test passed: {result.outcomes}"

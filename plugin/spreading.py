@@ -1,0 +1,60 @@
+"""`pytest --solutions` on its own spreads its tests over worker processes (pytest-xdist).
+
+That run holds the katas, the plugin's self-tests and the kata contract check, whose every
+variant is a kata run of its own. Most of their time is spent waiting: on the simulated
+database, on an upstream service, on a deadline. So several workers per core finish it
+several times sooner. Any other run (a kata, `pytest katas`, a learner's own `-n`) is left
+as it is; `-n 0` keeps the whole run in one process, and `--pdb` or `--kata-report` do too.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+WORKERS_PER_CORE = 4
+MOST_WORKERS = 8
+
+
+def workers() -> int:
+    """How many workers the whole `--solutions` run gets on this machine."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(MOST_WORKERS, WORKERS_PER_CORE * cores))
+
+
+def spreads(config: pytest.Config) -> bool:
+    """Whether this is the whole `--solutions` run, and nothing asked to keep it in one process."""
+    option = config.option
+    return (
+        config.getoption("solutions", False)
+        and config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and (config.rootpath / "tests").is_dir()
+        and config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")
+        and getattr(option, "numprocesses", None) is None
+        and getattr(option, "dist", "no") == "no"
+        and not getattr(option, "tx", None)
+        and not option.usepdb
+        and not option.collectonly
+        and config.getoption("kata_report", None) is None
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # Runs before xdist's own hook (also tryfirst, registered earlier), which starts the workers.
+    if spreads(config):
+        config.option.numprocesses = workers()
+        # A worker that runs out of tests takes some from a busy one: the runs differ a lot in length.
+        config.option.dist = "worksteal"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    numprocesses = getattr(config.option, "numprocesses", None)
+    if not config.getoption("solutions", False) or hasattr(config, "workerinput") or not numprocesses:
+        return []
+    return [f"katas: {numprocesses} worker processes share the run (-n 0 keeps it in one)"]

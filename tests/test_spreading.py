@@ -1,0 +1,56 @@
+"""The whole `pytest --solutions` run spreads over worker processes; every other run stays in one."""
+
+from __future__ import annotations
+
+import pytest
+
+from fakecourse import make_course
+from plugin import spreading
+
+
+@pytest.fixture
+def course(pytester: pytest.Pytester) -> pytest.Pytester:
+    """The fake course, laid out like this one: `testpaths` names katas/, and tests/ holds self-tests."""
+    make_course(pytester)
+    pyproject = pytester.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("[tool.pytest.ini_options]", '[tool.pytest.ini_options]\ntestpaths = ["katas"]'))
+    pytester.mkdir("tests").joinpath("test_self.py").write_text("def test_self():\n    assert True\n")
+    return pytester
+
+
+def test_the_whole_solutions_run_spreads(course):
+    assert spreading.spreads(course.parseconfig("--solutions"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--solutions", "katas/01"],
+        ["--solutions", "katas"],
+        ["--solutions", "-n", "0"],
+        ["--solutions", "-n", "2"],
+        ["--solutions", "--dist", "loadfile"],
+        ["--solutions", "-p", "no:xdist"],
+        ["--solutions", "--pdb"],
+        ["--solutions", "--collect-only"],
+        ["--solutions", "--kata-report=report.json"],
+    ],
+    ids=" ".join,
+)
+def test_any_other_run_is_left_as_it_is(course, args):
+    assert not spreading.spreads(course.parseconfig(*args))
+
+
+def test_four_workers_per_core_and_at_most_eight(monkeypatch):
+    for cores, expected in ((1, 4), (2, 8), (16, 8)):
+        monkeypatch.setattr(spreading.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False)
+        assert spreading.workers() == expected
+
+
+def test_the_run_says_how_many_workers_share_it_and_every_test_runs(course, monkeypatch):
+    monkeypatch.setattr(spreading, "MOST_WORKERS", 2)
+    result = course.runpytest("--solutions")
+    result.stdout.fnmatch_lines(["katas: 2 worker processes share the run (-n 0 keeps it in one)", "*2 workers [[]3 items[]]*"])
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["2 of 2 katas in this run solved (against the reference solutions)."])
