@@ -96,9 +96,11 @@ class Contract:
 
     def variants(self) -> list[Variant]:
         kata_dir = f"katas/{self.folder}"
-        # As shipped, only the test that must fail is run: the others may pass or fail.
+        # As shipped, only the test that must fail is run: the others may pass or fail. So is a
+        # wrong fix's, where contract.toml names it. A correct fix runs every test.
         found = [Variant(self.shipped, kata_dir, str(ROOT / kata_dir / "app.py"), self.failing_test)]
-        found += [Variant(self.variant_name(p), kata_dir, str(p)) for p in self.fixes + self.wrongs]
+        found += [Variant(self.variant_name(p), kata_dir, str(p)) for p in self.fixes]
+        found += [Variant(self.variant_name(p), kata_dir, str(p), self.wrong.get(p.stem, {}).get("test", "")) for p in self.wrongs]
         return found
 
 

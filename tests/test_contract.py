@@ -3,7 +3,7 @@
 - its files are all there, and say what they must;
 - as shipped it fails, in the test the contract names, with the diagnosis it teaches;
 - every other correct fix in tests/contract/<kata>/fix_*.py passes;
-- every wrong fix in tests/contract/<kata>/wrong_*.py fails.
+- every wrong fix in tests/contract/<kata>/wrong_*.py fails, in the test its contract names.
 
 That each reference solution passes is checked by the kata runs of `pytest --solutions`.
 Each variant (the shipped app, one fix, one wrong fix) is one test here, running the kata's
@@ -94,6 +94,8 @@ def test_a_correct_fix_passes(contract, variant):
 def test_a_wrong_fix_fails(contract, variant):
     result = run_variant(contract.variant(variant))
     assert not result.error, result.error
+    named = contract.wrong.get(variant.split("/")[-1], {}).get("test")
+    assert result.outcomes, f"{variant} ran no test" + (f": is there a {named} in test_kata.py?" if named else "")
     failed = [name for name, outcome in result.outcomes.items() if outcome == "failed"]
     assert failed, f"{variant} should fail, but every test passed: {result.outcomes}"
     expected = contract.wrong.get(variant.split("/")[-1], {}).get("diagnosis", [])
