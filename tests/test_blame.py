@@ -2,7 +2,9 @@
 and code that leaves the loop free is never blamed.
 
 Blocks here last 150 ms against a 50 ms threshold, and only one-sided facts are checked
-(which line, which kind, whether any block), so a busy machine cannot flip a result.
+(which line, which kind, whether any block), so a busy machine cannot flip a result. Each app
+gets two requests and the distinct blocks are compared: on a very busy machine, one blocked
+step may be excused as time spent waiting for a CPU.
 """
 
 from __future__ import annotations
@@ -59,12 +61,12 @@ def _sum_size(seconds: float) -> int:
     return int(1_000_000 * seconds / fastest(lambda: sum(range(1_000_000))))
 
 
-async def blocks_of(app: FastAPI, *, n: int = 1) -> list[tuple[str, int, str, str]]:
-    """Fire `n` requests at `/` and return each block as (file name, line, function, kind)."""
+async def blocks_of(app: FastAPI, *, n: int = 2) -> list[tuple[str, int, str, str]]:
+    """Fire `n` requests at `/` and return the distinct blocks as (file name, line, function, kind)."""
     async with serve(app, user_files=UserFiles(), settings=SETTINGS) as harness:
         run = await harness.fire("GET", "/", n=n)
     run.expect_status(200)
-    return [(Path(b.place.file).name, b.place.line, b.place.function, b.kind) for b in run.blocks]
+    return list(dict.fromkeys((Path(b.place.file).name, b.place.line, b.place.function, b.kind) for b in run.blocks))
 
 
 HERE = Path(__file__).name
