@@ -13,8 +13,8 @@ import os
 
 import pytest
 
-WORKERS_PER_CORE = 4
-MOST_WORKERS = 8
+WORKERS_PER_CORE = 3
+MOST_WORKERS = 6
 
 
 def workers() -> int:
@@ -57,4 +57,5 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     numprocesses = getattr(config.option, "numprocesses", None)
     if not config.getoption("solutions", False) or hasattr(config, "workerinput") or not numprocesses:
         return []
-    return [f"katas: {numprocesses} worker processes share the run (-n 0 keeps it in one)"]
+    processes = "process" if numprocesses == 1 else "processes"
+    return [f"katas: the tests run in {numprocesses} worker {processes} (-n 0 keeps them in this one)"]
