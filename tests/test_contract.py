@@ -13,6 +13,7 @@ tests in a pytest session of its own.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -33,11 +34,11 @@ def contracts() -> list[Contract]:
 
 
 def fixes() -> list[object]:
-    return [pytest.param(c, c.variant_name(p), id=c.variant_name(p)) for c in contracts() for p in c.fixes]
+    return [pytest.param(c, c.variant(c.variant_name(p)), id=c.variant_name(p)) for c in contracts() for p in c.fixes]
 
 
 def wrongs() -> list[object]:
-    return [pytest.param(c, c.variant_name(p), id=c.variant_name(p)) for c in contracts() for p in c.wrongs]
+    return [pytest.param(c, c.variant(c.variant_name(p)), id=c.variant_name(p)) for c in contracts() for p in c.wrongs]
 
 
 @pytest.mark.parametrize("kata", COURSE, ids=lambda k: k.folder)
@@ -85,20 +86,20 @@ def test_the_shipped_kata_fails_for_its_intended_reason(contract):
 
 @pytest.mark.parametrize("contract,variant", fixes())
 def test_a_correct_fix_passes(contract, variant):
-    result = run_variant(contract.variant(variant))
+    result = run_variant(variant)
     assert not result.error, result.error
-    assert result.all_passed, f"{variant} should pass every test; outcomes: {result.outcomes}\n" + "\n".join(result.output.values())
+    assert result.all_passed, f"{variant.name} should pass every test; outcomes: {result.outcomes}\n" + "\n".join(result.output.values())
 
 
 @pytest.mark.parametrize("contract,variant", wrongs())
 def test_a_wrong_fix_fails(contract, variant):
-    result = run_variant(contract.variant(variant))
+    result = run_variant(variant)
     assert not result.error, result.error
-    named = contract.wrong.get(variant.split("/")[-1], {}).get("test")
-    assert result.outcomes, f"{variant} ran no test" + (f": is there a {named} in test_kata.py?" if named else "")
+    named = f": is there a {variant.test} in test_kata.py?" if variant.test else ""
+    assert result.outcomes, f"{variant.name} ran no test{named}"
     failed = [name for name, outcome in result.outcomes.items() if outcome == "failed"]
-    assert failed, f"{variant} should fail, but every test passed: {result.outcomes}"
-    expected = contract.wrong.get(variant.split("/")[-1], {}).get("diagnosis", [])
+    assert failed, f"{variant.name} should fail, but every test passed: {result.outcomes}"
+    expected = contract.wrong.get(Path(variant.app).stem, {}).get("diagnosis", [])
     output = "\n".join(result.output.values())
     missing = [d for d in expected if d not in output]
-    assert not missing, f"{variant} failed, but its output lacks {missing}:\n{output}"
+    assert not missing, f"{variant.name} failed, but its output lacks {missing}:\n{output}"
