@@ -25,6 +25,7 @@ from plugin.watching import screen
 from plugin.watching.changes import Changed, Debounce, FileWatch, WatchNotice, is_relevant, polling_reason
 from plugin.watching.choosing import choose_next, known_results, newest_change, solved_on_record
 from plugin.watching.keys import HINT, NEXT, QUIT, RERUN, action_of, cbreak
+from plugin.watching.spare import WARM_MODULES, warm_modules
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = [Kata("01_first", "The first one"), Kata("02_second", "The second one"), Kata("03_third", "The third one")]
@@ -309,6 +310,16 @@ def test_the_course_root_is_found_from_a_kata_folder(tmp_path):
     assert find_root(root / "katas" / "01_first") == root
 
 
+def test_a_spare_imports_fastapi_and_pytest_ahead_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("KATAS_SPARE_IMPORTS", raising=False)
+    assert warm_modules() == list(WARM_MODULES)
+    assert {"pytest", "fastapi"} <= set(WARM_MODULES)
+    monkeypatch.setenv("KATAS_SPARE_IMPORTS", " pytest, json ,,")
+    assert warm_modules() == ["pytest", "json"]
+    monkeypatch.setenv("KATAS_SPARE_IMPORTS", "")
+    assert warm_modules() == []
+
+
 # -- the real loop, in a subprocess ----------------------------------------------------------
 
 
@@ -319,6 +330,7 @@ class Watcher:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KATAS_", "WATCHFILES_"))}
         env["PYTHONPATH"] = str(REPO)
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the fake course needs no plugins: faster runs
+        env["KATAS_SPARE_IMPORTS"] = "pytest"  # nor FastAPI, which each spare process would import ahead
         command = [sys.executable, "-m", "plugin.cli", "watch", *args]
         if terminal is None:
             self.proc = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -4,6 +4,8 @@ Watch mode keeps one ready while the learner edits, so a saved fix is tested wit
 Python, pytest and FastAPI to start, and without the garbage collector walking all of them. On a
 busy machine those two can be more than half of a short run.
 Only third-party modules are imported early: the kata, its tests and the plugin load fresh.
+`KATAS_SPARE_IMPORTS`, a comma-separated list of module names, replaces the list below: a
+course that does not use FastAPI (the self-tests' tiny one) need not pay for importing it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,17 @@ import sys
 WARM_MODULES = ("pytest", "fastapi", "httpx", "uvicorn", "aiosqlite", "anyio")
 
 
+def warm_modules() -> list[str]:
+    listed = os.environ.get("KATAS_SPARE_IMPORTS")
+    if listed is not None:
+        return [name.strip() for name in listed.split(",") if name.strip()]
+    return list(WARM_MODULES)
+
+
 def warm_up() -> None:
     autoload = not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     plugins = [entry.module for entry in importlib.metadata.entry_points(group="pytest11")] if autoload else []
-    for name in [*WARM_MODULES, *plugins]:
+    for name in [*warm_modules(), *plugins]:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - only a head start: pytest reports real import errors itself
