@@ -2,9 +2,9 @@
 and code that leaves the loop free is never blamed.
 
 Blocks here last 150 ms against a 50 ms threshold, and only one-sided facts are checked
-(which line, which kind, whether any block), so a busy machine cannot flip a result. Each app
-gets two requests and the distinct blocks are compared: on a very busy machine, one blocked
-step may be excused as time spent waiting for a CPU.
+(which line, which kind, whether any block), so a busy machine cannot flip a result. A blocking
+app gets a second request when its first showed no block: on a very busy machine, one blocked
+step may be excused as time spent waiting for a CPU. A clean app gets four at once.
 """
 
 from __future__ import annotations
@@ -61,12 +61,18 @@ def _sum_size(seconds: float) -> int:
     return int(1_000_000 * seconds / fastest(lambda: sum(range(1_000_000))))
 
 
-async def blocks_of(app: FastAPI, *, n: int = 2) -> list[tuple[str, int, str, str]]:
-    """Fire `n` requests at `/` and return the distinct blocks as (file name, line, function, kind)."""
+async def blocks_of(app: FastAPI, *, n: int = 1, tries: int = 2) -> list[tuple[str, int, str, str]]:
+    """Fire `n` requests at `/` at once, again (up to `tries` bursts) while none showed a block,
+    and return the distinct blocks as (file name, line, function, kind)."""
+    found = []
     async with serve(app, user_files=UserFiles(), settings=SETTINGS) as harness:
-        run = await harness.fire("GET", "/", n=n)
-    run.expect_status(200)
-    return list(dict.fromkeys((Path(b.place.file).name, b.place.line, b.place.function, b.kind) for b in run.blocks))
+        for _ in range(tries):
+            run = await harness.fire("GET", "/", n=n)
+            run.expect_status(200)
+            found += run.blocks
+            if found:
+                break
+    return list(dict.fromkeys((Path(b.place.file).name, b.place.line, b.place.function, b.kind) for b in found))
 
 
 HERE = Path(__file__).name
@@ -348,7 +354,7 @@ async def _gathering():
     ],
 )
 async def test_an_app_that_leaves_the_loop_free_is_never_blamed(style):
-    assert await blocks_of(_clean_app(style), n=4) == []
+    assert await blocks_of(_clean_app(style), n=4, tries=1) == []
 
 
 def test_the_code_that_runs_the_loop_is_never_blamed(tmp_path):
