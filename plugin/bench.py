@@ -1,7 +1,7 @@
 """`katas bench NN`: why the fix matters, in numbers.
 
 The kata's shipped app, the learner's current app and the reference solution are each served
-in turn by a real uvicorn server on 127.0.0.1, in a process of its own (so the server never
+by a real uvicorn server on 127.0.0.1, in a process of its own, and measured in turn (so the server never
 shares a GIL with the clients), with the kata world it needs. C concurrent clients keep
 sending requests for T seconds; the table shows requests per second, p50 and p99 latency,
 and the speedup over the shipped app.
@@ -20,10 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
@@ -135,7 +135,11 @@ def header_lines(kata: Kata, workload: Workload, clients: int, seconds: float) -
 
 
 def bench_kata(root: Path, kata: Kata, workload: Workload, clients: int, seconds: float, progress: Any = print) -> list[Figures]:
-    """Bench the shipped, current and solved app, in that order (the current one only if it differs)."""
+    """Bench the shipped, current and solved app, in that order (the current one only if it differs).
+
+    Every server starts at once: an idle server costs the others nothing, and none waits for the
+    one before it to start. They are measured one at a time, and each stops once it is measured.
+    """
     try:
         shipped: bytes | str = find_shipped(root, f"katas/{kata.folder}/app.py").text
     except NoShippedVersion as exc:
@@ -145,12 +149,14 @@ def bench_kata(root: Path, kata: Kata, workload: Workload, clients: int, seconds
         env = dict(os.environ)
         if CATALOG in workload.world:
             env.update(_start_catalog(world))
-        for label, app, note in plan(shipped, kata.kata_dir(root) / "app.py", kata.solution_dir(root) / "app.py", Path(tmp)):
-            if app is None:
+        rows = plan(shipped, kata.kata_dir(root) / "app.py", kata.solution_dir(root) / "app.py", Path(tmp))
+        servers = [world.enter_context(_Server(app, workload, env, Path(tmp))) if app else None for _, app, _ in rows]
+        for (label, app, note), server in zip(rows, servers):
+            if server is None:
                 results.append(Figures(label, note=note))
                 continue
             progress(f"  running {label} ...")
-            figures = bench_app(app, workload, clients, seconds, env, Path(tmp))
+            figures = bench_app(server, workload, clients, seconds)
             figures.label = label
             results.append(figures)
     return results
@@ -179,13 +185,14 @@ def plan(shipped: bytes | str, current: Path, solution: Path, tmp: Path) -> list
     return rows
 
 
-def bench_app(app: Path, workload: Workload, clients: int, seconds: float, env: dict[str, str], tmp: Path) -> Figures:
-    """Serve one app in its own uvicorn process and measure it under load."""
+def bench_app(server: "_Server", workload: Workload, clients: int, seconds: float) -> Figures:
+    """Measure one app, served by its own uvicorn process, under load; then stop its server."""
     try:
-        with _server(app, workload, env, tmp) as base_url:
-            return asyncio.run(drive(base_url, workload, clients, seconds))
+        return asyncio.run(drive(server.wait_until_up(), workload, clients, seconds))
     except BenchError as exc:
         return Figures("", note=str(exc))
+    finally:
+        server.stop()
 
 
 async def drive(base_url: str, workload: Workload, clients: int, seconds: float) -> Figures:
@@ -256,20 +263,34 @@ def _duration(seconds: float | None) -> str:
 # -- the server process and the world ------------------------------------------------------
 
 
-@contextmanager
-def _server(app: Path, workload: Workload, env: dict[str, str], tmp: Path) -> Iterator[str]:
-    command = [sys.executable, "-m", "plugin.bench", "--serve", str(app), "--data", str(tmp), *[f"--world={w}" for w in workload.world]]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, cwd=app.parent)
-    try:
+class _Server:
+    """One app served by uvicorn in a process of its own: started at once, waited for when needed."""
+
+    def __init__(self, app: Path, workload: Workload, env: dict[str, str], tmp: Path) -> None:
+        self.app = app
+        command = [sys.executable, "-m", "plugin.bench", "--serve", str(app), "--data", str(tmp), *[f"--world={w}" for w in workload.world]]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, cwd=app.parent)
+
+    def __enter__(self) -> "_Server":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_until_up(self) -> str:
+        """The server's base URL, once it answers."""
+        process = self.process
         assert process.stdout is not None
         line = process.stdout.readline()
         if not line.strip().isdigit():
             _, err = process.communicate(timeout=10)
-            raise BenchError(f"{app} did not start: {err.strip()[-2000:] or 'no output'}")
+            raise BenchError(f"{self.app} did not start: {err.strip()[-2000:] or 'no output'}")
         base_url = f"http://{HOST}:{int(line)}"
         _wait_until_up(base_url, process)
-        yield base_url
-    finally:
+        return base_url
+
+    def stop(self) -> None:
+        process = self.process
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
