@@ -5,16 +5,22 @@ variant is a kata run of its own. Most of their time is spent waiting: on the si
 database, on an upstream service, on a deadline. So several workers per core finish it
 several times sooner. Any other run (a kata, `pytest katas`, a learner's own `-n`) is left
 as it is; `-n 0` keeps the whole run in one process, and `--pdb` or `--kata-report` do too.
+
+Every worker collects every test, all at once, before any test runs. Collecting imports and
+rewrites modules, which makes the garbage collector walk the whole growing heap again and
+again; a worker collects with the garbage collector off, and turns it back on to run tests.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
 
 WORKERS_PER_CORE = 3
 MOST_WORKERS = 6
+_GC_OFF = pytest.StashKey[bool]()
 
 
 def workers() -> int:
@@ -59,3 +65,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     processes = "process" if numprocesses == 1 else "processes"
     return [f"katas: the tests run in {numprocesses} worker {processes} (-n 0 keeps them in this one)"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput") and gc.isenabled():
+        gc.disable()
+        session.config.stash[_GC_OFF] = True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.stash.get(_GC_OFF, False):
+        gc.enable()
+        session.config.stash[_GC_OFF] = False

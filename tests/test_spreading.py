@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from fakecourse import make_course
@@ -54,3 +56,24 @@ def test_the_run_says_how_many_workers_share_it_and_every_test_runs(course, monk
     result.stdout.fnmatch_lines(["katas: the tests run in 1 worker process (-n 0 keeps them in this one)", "*1 worker [[]3 items[]]*"])
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["2 of 2 katas in this run solved (against the reference solutions)."])
+
+
+def test_a_worker_collects_with_the_garbage_collector_off_and_runs_tests_with_it_on(course):
+    worker = course.parseconfig()
+    worker.workerinput = {"workerid": "gw0"}
+    session = pytest.Session.from_config(worker)
+    assert gc.isenabled()
+    try:
+        spreading.pytest_collection(session)
+        assert not gc.isenabled()
+    finally:
+        spreading.pytest_collection_finish(session)
+    assert gc.isenabled()
+
+
+def test_outside_a_worker_collection_leaves_the_garbage_collector_alone(course):
+    session = pytest.Session.from_config(course.parseconfig())
+    spreading.pytest_collection(session)
+    assert gc.isenabled()
+    spreading.pytest_collection_finish(session)
+    assert gc.isenabled()
