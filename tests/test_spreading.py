@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import types
 
 import pytest
 
@@ -58,10 +59,31 @@ def test_the_run_says_how_many_workers_share_it_and_every_test_runs(course, monk
     result.stdout.fnmatch_lines(["2 of 2 katas in this run solved (against the reference solutions)."])
 
 
-def test_a_worker_collects_with_the_garbage_collector_off_and_runs_tests_with_it_on(course):
+def test_the_run_marks_the_workers_it_asked_for(course):
+    config = course.parseconfig("--solutions")
+    spreading.pytest_cmdline_main(config)
+    node = types.SimpleNamespace(config=config, workerinput={"workerid": "gw0"})
+    spreading.pytest_configure_node(node)
+    assert spreading.spread_worker(types.SimpleNamespace(workerinput=node.workerinput))
+
+
+def test_a_learners_own_workers_are_not_marked(course):
+    config = course.parseconfig("--solutions", "-n", "2")
+    spreading.pytest_cmdline_main(config)
+    node = types.SimpleNamespace(config=config, workerinput={"workerid": "gw0"})
+    spreading.pytest_configure_node(node)
+    assert not spreading.spread_worker(types.SimpleNamespace(workerinput=node.workerinput))
+    assert not spreading.spread_worker(config)
+
+
+def _worker_session(course: pytest.Pytester, spread: bool) -> pytest.Session:
     worker = course.parseconfig()
-    worker.workerinput = {"workerid": "gw0"}
-    session = pytest.Session.from_config(worker)
+    worker.workerinput = {"workerid": "gw0", **({spreading.SPREAD: True} if spread else {})}
+    return pytest.Session.from_config(worker)
+
+
+def test_a_worker_of_the_run_collects_with_the_garbage_collector_off_and_runs_tests_with_it_on(course):
+    session = _worker_session(course, spread=True)
     assert gc.isenabled()
     try:
         spreading.pytest_collection(session)
@@ -71,9 +93,20 @@ def test_a_worker_collects_with_the_garbage_collector_off_and_runs_tests_with_it
     assert gc.isenabled()
 
 
-def test_outside_a_worker_collection_leaves_the_garbage_collector_alone(course):
-    session = pytest.Session.from_config(course.parseconfig())
-    spreading.pytest_collection(session)
-    assert gc.isenabled()
-    spreading.pytest_collection_finish(session)
-    assert gc.isenabled()
+def test_other_collections_leave_the_garbage_collector_alone(course):
+    sessions = [pytest.Session.from_config(course.parseconfig()), _worker_session(course, spread=False)]
+    for session in sessions:
+        spreading.pytest_collection(session)
+        assert gc.isenabled()
+        spreading.pytest_collection_finish(session)
+        assert gc.isenabled()
+
+
+def test_a_worker_of_the_run_freezes_its_objects_when_its_session_ends(course, monkeypatch):
+    frozen = []
+    monkeypatch.setattr(spreading.gc, "freeze", lambda: frozen.append(True))
+    spreading.pytest_sessionfinish(_worker_session(course, spread=False))
+    spreading.pytest_sessionfinish(pytest.Session.from_config(course.parseconfig("--solutions")))
+    assert frozen == []
+    spreading.pytest_sessionfinish(_worker_session(course, spread=True))
+    assert frozen == [True]
