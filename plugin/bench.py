@@ -201,9 +201,11 @@ async def drive(base_url: str, workload: Workload, clients: int, seconds: float)
     figures = Figures("", seconds=seconds)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(seconds + 30), trust_env=False) as client:
-        for path in workload.paths[:WARMUP_REQUESTS]:
+        async def warm_up(path: str) -> None:
             with contextlib.suppress(httpx.HTTPError):
                 await client.request(workload.method, path, headers=workload.headers)
+
+        await asyncio.gather(*(warm_up(path) for path in workload.paths[:WARMUP_REQUESTS]))
         deadline = time.perf_counter() + seconds
 
         async def one_client(first: int) -> None:

@@ -75,10 +75,10 @@ def test_an_unknown_kata_is_a_usage_error(capsys, monkeypatch):
 
 def test_bench_01_serves_each_app_on_uvicorn_and_prints_the_table(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    assert bench.main(["01", "-t", "0.5", "-c", "4"]) == 0
+    assert bench.main(["01", "-t", "0.3", "-c", "4"]) == 0
     out = capsys.readouterr().out
     assert "Kata 01 · A blocking database call in an async route" in out
-    assert "GET /products/1, /products/2, /products/3: 4 clients for 0.5 s per app, uvicorn on 127.0.0.1" in out
+    assert "GET /products/1, /products/2, /products/3: 4 clients for 0.3 s per app, uvicorn on 127.0.0.1" in out
     figures = r"\s+\d+\s+\d+\.\d\s+(\d+ ms|\d\.\d\d s|-)\s+(\d+ ms|\d\.\d\d s|-)\s+0  "
     assert re.search(rf"^shipped app\.py{figures}", out, re.M), out
     assert re.search(rf"^reference solution{figures}", out, re.M), out
