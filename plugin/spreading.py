@@ -13,8 +13,9 @@ workers on two cores pay for together:
   modules: the collector would walk the growing heap again and again. It is off meanwhile;
 - once a worker has sent its results, pytest collects garbage twice more and the interpreter
   tears down, and the run waits for all of it: about a second. The worker freezes its objects
-  (`gc.freeze()`), which those walks skip. The price: an exception raised in `__del__` of
-  garbage that the last tests left in a cycle goes unreported (it came out as loose text).
+  (`gc.freeze()`), which those walks skip. The price: an exception raised in `__del__` by
+  garbage that the last tests left in a reference cycle goes unreported; before, it came out
+  as stray text on the worker's stderr, outside the test summary.
 """
 
 from __future__ import annotations
