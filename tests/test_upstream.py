@@ -177,6 +177,17 @@ async def test_release_answers_hanging_calls_with_503():
     assert service.calls[0].outcome == "hung, then released"
 
 
+async def test_a_call_counted_while_hanging_gets_503_even_if_released_before_its_answer_starts(monkeypatch):
+    with echo_service(latency_s=0.0) as service:
+        service.hang("/items/{item_id}")
+        # The release lands right after the call is counted in flight, before it is answered.
+        monkeypatch.setattr(service, "_probe_app", lambda call: service.release())
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            response = await asyncio.wait_for(client.get("/items/1"), 2)
+    assert response.status_code == 503
+    assert service.calls[0].outcome == "hung, then released"
+
+
 def test_hang_names_an_unknown_route_in_its_error():
     with pytest.raises(KeyError, match="no route '/nope'; its routes: '/items/{item_id}', '/items'"):
         echo_service().hang("/nope")
