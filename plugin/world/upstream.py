@@ -325,7 +325,7 @@ class Upstream:
             over_capacity = self.capacity is not None and self.in_flight > self.capacity
             self.rejected += over_capacity
             # Decided as the call is counted in flight: a `release()` that sees it there answers it with 503.
-            route, _ = self._match(method, path)
+            route, params = self._match(method, path)
             hung = self._hang_all or (route is not None and route.hang)
         self._probe_app(call)
         status: int | None = None
@@ -334,7 +334,7 @@ class Upstream:
             if over_capacity:
                 status, payload, outcome = 503, {"detail": f"{self.name} is overloaded"}, "rejected"
             else:
-                answer = asyncio.ensure_future(self._answer(method, path, scope, body, hung))
+                answer = asyncio.ensure_future(self._answer(method, path, route, params, scope, body, hung))
                 gone = asyncio.ensure_future(_client_gone(receive))
                 assert self._server is not None
                 self._server.answering.add(answer)
@@ -357,8 +357,9 @@ class Upstream:
                 self.in_flight -= 1
                 call.finished, call.status, call.outcome = time.perf_counter(), status, outcome
 
-    async def _answer(self, method: str, path: str, scope: dict[str, Any], body: bytes, hung: bool) -> tuple[int, Any, str]:
-        route, params = self._match(method, path)
+    async def _answer(
+        self, method: str, path: str, route: _Route | None, params: dict[str, str], scope: dict[str, Any], body: bytes, hung: bool
+    ) -> tuple[int, Any, str]:
         if route is None:
             return 404, {"detail": "Not Found"}, "answered"
         if hung or route.hang or self._hang_all:
