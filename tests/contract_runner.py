@@ -18,12 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class Variant:
-    """One kata run against one app file."""
+    """One kata run against one app file: only `test` when it names one, else every test; a
+    failure must say each of `diagnosis`."""
 
     name: str
     kata_dir: str
     app: str
     test: str = ""
+    diagnosis: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,22 +87,23 @@ class Contract:
     wrongs: list[Path]
 
     @property
-    def shipped(self) -> str:
-        return f"{self.folder}/shipped"
+    def kata_dir(self) -> str:
+        return f"katas/{self.folder}"
 
-    def variant_name(self, path: Path) -> str:
-        return f"{self.folder}/{path.stem}"
+    # As shipped, only the test that must fail is run: the others may pass or fail. So is a
+    # wrong fix's, where contract.toml names it. A correct fix runs every test.
+    def shipped_variant(self) -> Variant:
+        app = str(ROOT / self.kata_dir / "app.py")
+        return Variant(f"{self.folder}/shipped", self.kata_dir, app, self.failing_test, self.diagnosis)
 
-    def variant(self, name: str) -> Variant:
-        return next(v for v in self.variants() if v.name == name)
+    def fix_variants(self) -> list[Variant]:
+        return [Variant(f"{self.folder}/{p.stem}", self.kata_dir, str(p)) for p in self.fixes]
 
-    def variants(self) -> list[Variant]:
-        kata_dir = f"katas/{self.folder}"
-        # As shipped, only the test that must fail is run: the others may pass or fail. So is a
-        # wrong fix's, where contract.toml names it. A correct fix runs every test.
-        found = [Variant(self.shipped, kata_dir, str(ROOT / kata_dir / "app.py"), self.failing_test)]
-        found += [Variant(self.variant_name(p), kata_dir, str(p)) for p in self.fixes]
-        found += [Variant(self.variant_name(p), kata_dir, str(p), self.wrong.get(p.stem, {}).get("test", "")) for p in self.wrongs]
+    def wrong_variants(self) -> list[Variant]:
+        found = []
+        for p in self.wrongs:
+            entry = self.wrong.get(p.stem, {})
+            found.append(Variant(f"{self.folder}/{p.stem}", self.kata_dir, str(p), entry.get("test", ""), list(entry.get("diagnosis", []))))
         return found
 
 

@@ -13,11 +13,10 @@ tests in a pytest session of its own.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from contract_runner import ROOT, Contract, load_contract, run_variant
+from contract_runner import ROOT, load_contract, run_variant
 from plugin.course import load_course
 from plugin.hints import read_hints
 
@@ -29,16 +28,10 @@ KATA_FILES = {"README.md", "app.py", "test_kata.py", "hints.md"}
 IGNORED = {"__pycache__", ".pytest_cache"}
 
 
-def contracts() -> list[Contract]:
-    return [c for c in (load_contract(k.folder) for k in COURSE) if c is not None]
-
-
-def fixes() -> list[object]:
-    return [pytest.param(c, c.variant(c.variant_name(p)), id=c.variant_name(p)) for c in contracts() for p in c.fixes]
-
-
-def wrongs() -> list[object]:
-    return [pytest.param(c, c.variant(c.variant_name(p)), id=c.variant_name(p)) for c in contracts() for p in c.wrongs]
+CONTRACTS = [c for c in (load_contract(k.folder) for k in COURSE) if c is not None]
+SHIPPED = [pytest.param(c.shipped_variant(), id=c.folder) for c in CONTRACTS]
+FIXES = [pytest.param(v, id=v.name) for c in CONTRACTS for v in c.fix_variants()]
+WRONGS = [pytest.param(v, id=v.name) for c in CONTRACTS for v in c.wrong_variants()]
 
 
 @pytest.mark.parametrize("kata", COURSE, ids=lambda k: k.folder)
@@ -72,34 +65,31 @@ def test_every_kata_has_a_contract_with_two_fixes_and_two_wrong_fixes(kata):
     assert not unknown, f"contract.toml describes wrong fixes that do not exist: {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("contract", contracts(), ids=lambda c: c.folder)
-def test_the_shipped_kata_fails_for_its_intended_reason(contract):
-    result = run_variant(contract.variant(contract.shipped))
+@pytest.mark.parametrize("variant", SHIPPED)
+def test_the_shipped_kata_fails_for_its_intended_reason(variant):
+    result = run_variant(variant)
     assert not result.error, result.error
-    assert result.failed(contract.failing_test), (
-        f"as shipped, {contract.failing_test} should fail; outcomes: {result.outcomes}"
-    )
-    output = result.output[contract.failing_test]
-    missing = [d for d in contract.diagnosis if d not in output]
+    assert result.failed(variant.test), f"as shipped, {variant.test} should fail; outcomes: {result.outcomes}"
+    output = result.output[variant.test]
+    missing = [d for d in variant.diagnosis if d not in output]
     assert not missing, f"the failure output lacks {missing}:\n{output}"
 
 
-@pytest.mark.parametrize("contract,variant", fixes())
-def test_a_correct_fix_passes(contract, variant):
+@pytest.mark.parametrize("variant", FIXES)
+def test_a_correct_fix_passes(variant):
     result = run_variant(variant)
     assert not result.error, result.error
     assert result.all_passed, f"{variant.name} should pass every test; outcomes: {result.outcomes}\n" + "\n".join(result.output.values())
 
 
-@pytest.mark.parametrize("contract,variant", wrongs())
-def test_a_wrong_fix_fails(contract, variant):
+@pytest.mark.parametrize("variant", WRONGS)
+def test_a_wrong_fix_fails(variant):
     result = run_variant(variant)
     assert not result.error, result.error
     named = f": is there a {variant.test} in test_kata.py?" if variant.test else ""
     assert result.outcomes, f"{variant.name} ran no test{named}"
     failed = [name for name, outcome in result.outcomes.items() if outcome == "failed"]
     assert failed, f"{variant.name} should fail, but every test passed: {result.outcomes}"
-    expected = contract.wrong.get(Path(variant.app).stem, {}).get("diagnosis", [])
     output = "\n".join(result.output.values())
-    missing = [d for d in expected if d not in output]
+    missing = [d for d in variant.diagnosis if d not in output]
     assert not missing, f"{variant.name} failed, but its output lacks {missing}:\n{output}"
