@@ -59,21 +59,14 @@ def test_the_run_says_how_many_workers_share_it_and_every_test_runs(course, monk
     result.stdout.fnmatch_lines(["2 of 2 katas in this run solved (against the reference solutions)."])
 
 
-def test_the_run_marks_the_workers_it_asked_for(course):
-    config = course.parseconfig("--solutions")
+@pytest.mark.parametrize(("args", "marked"), [(["--solutions"], True), (["--solutions", "-n", "2"], False)], ids=["the run's own", "a learner's -n"])
+def test_only_the_workers_the_run_asked_for_are_marked(course, args, marked):
+    config = course.parseconfig(*args)
     spreading.pytest_cmdline_main(config)
     node = types.SimpleNamespace(config=config, workerinput={"workerid": "gw0"})
     spreading.pytest_configure_node(node)
-    assert spreading.spread_worker(types.SimpleNamespace(workerinput=node.workerinput))
-
-
-def test_a_learners_own_workers_are_not_marked(course):
-    config = course.parseconfig("--solutions", "-n", "2")
-    spreading.pytest_cmdline_main(config)
-    node = types.SimpleNamespace(config=config, workerinput={"workerid": "gw0"})
-    spreading.pytest_configure_node(node)
-    assert not spreading.spread_worker(types.SimpleNamespace(workerinput=node.workerinput))
-    assert not spreading.spread_worker(config)
+    assert spreading.spread_worker(types.SimpleNamespace(workerinput=node.workerinput)) is marked
+    assert not spreading.spread_worker(config)  # the controller is no worker
 
 
 def _worker_session(course: pytest.Pytester, spread: bool) -> pytest.Session:
