@@ -1,10 +1,10 @@
 """`katas bench NN`: why the fix matters, in numbers.
 
 The kata's shipped app, the learner's current app and the reference solution are each served
-by a real uvicorn server on 127.0.0.1, in a process of its own, and measured in turn (so the server never
-shares a GIL with the clients), with the kata world it needs. C concurrent clients keep
-sending requests for T seconds; the table shows requests per second, p50 and p99 latency,
-and the speedup over the shipped app.
+by a real uvicorn server on 127.0.0.1, in a process of its own (so the server never shares a
+GIL with the clients), with the kata world it needs, and are measured in turn. C concurrent
+clients keep sending requests for T seconds; the table shows requests per second, p50 and
+p99 latency, and the speedup over the shipped app.
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ A sampler thread copies the loop thread's stack (`sys._current_frames()`) once a
 run longer than `sample_after_ms`. Each sample stands for the time since the one before it.
 Only when a step turns out long enough to matter are its samples resolved to the innermost
 line in the user's files: that takes file system calls, which let go of the GIL, and the
-loop thread must not run on (and end the step) in the middle of a sample. That matters for calls that hold the GIL
-(a regex, `json.dumps`, `sum(range(...))`): the sampler cannot run until such a call returns,
-and then its one late sample, taken on the very line of the call, carries the whole wait.
+loop thread must not run on (and end the step) in the middle of a sample. The copy matters
+most for calls that hold the GIL (a regex, `json.dumps`, `sum(range(...))`): the sampler
+cannot run until such a call returns, and then its one late sample, taken on the very line
+of the call, carries the whole wait.
 
 A step counts as a `Block` when it ran at least `block_ms` not counting the time the thread
 waited for a CPU, waited for the sampler to hand back the GIL, or collected garbage (none of
