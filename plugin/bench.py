@@ -288,8 +288,17 @@ class _Server:
             _, err = process.communicate(timeout=10)
             raise BenchError(f"{self.app} did not start: {err.strip()[-2000:] or 'no output'}")
         base_url = f"http://{HOST}:{int(line)}"
-        _wait_until_up(base_url, process)
-        return base_url
+        deadline = time.monotonic() + START_TIMEOUT_S
+        with httpx.Client(timeout=1.0, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                if process.poll() is not None:
+                    raise BenchError(f"the server exited with status {process.returncode}: {process.stderr.read() if process.stderr else ''}")
+                try:
+                    client.get(base_url + "/")
+                    return base_url
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+        raise BenchError(f"the server at {base_url} did not answer within {START_TIMEOUT_S:g} s")
 
     def stop(self) -> None:
         process = self.process
@@ -304,19 +313,6 @@ class _Server:
 
 class BenchError(Exception):
     """An app could not be served."""
-
-
-def _wait_until_up(base_url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"the server exited with status {process.returncode}: {process.stderr.read() if process.stderr else ''}")
-        try:
-            httpx.get(base_url + "/", timeout=1.0, trust_env=False)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise BenchError(f"the server at {base_url} did not answer within {START_TIMEOUT_S:g} s")
 
 
 def _start_catalog(stack: ExitStack) -> dict[str, str]:
