@@ -267,7 +267,7 @@ class LoopWatch:
             # Each sample takes the GIL from the loop thread, and gives it back only when this
             # thread gets a CPU again: in a long step, fewer samples will do.
             wait = min(max(interval, running * SLOWDOWN), MAX_INTERVAL_S)
-            stack = _copy(sys._current_frames().get(self._tid))
+            stack = _copy(_frame_of(self._tid))
             if self._step is not step:
                 continue
             self._weigh(step, stack, now, ready, sample_after)
@@ -297,6 +297,25 @@ class LoopWatch:
         step.last, step.ready_last, step.gc_last, step.held_last = now, ready, step.gc_s, step.held_s
         step.samples += 1
         step.weights[stack] = step.weights.get(stack, 0.0) + max(since - lost, 0.0)
+
+
+def _frame_of(tid: int) -> FrameType | None:
+    """The innermost frame of thread `tid`, read with no garbage collection meanwhile.
+
+    `sys._current_frames()` holds CPython's lock on the list of threads while it makes frame
+    objects. A collection started by one of those allocations would run Python code (a GC
+    callback, a finalizer) that may let go of the GIL with that lock still held; a thread that
+    then starts or ends (taking the GIL, then the lock) would wait for the lock forever, and
+    this thread for the GIL: a deadlock no signal can end. Python code that turns collection
+    back on from another thread in this instant is not guarded against.
+    """
+    if not gc.isenabled():
+        return sys._current_frames().get(tid)
+    gc.disable()
+    try:
+        return sys._current_frames().get(tid)
+    finally:
+        gc.enable()
 
 
 def _copy(frame: FrameType | None) -> Stack:
