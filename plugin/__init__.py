@@ -1,13 +1,26 @@
-"""FastAPI Async Katas: a pytest plugin that measures what an ASGI app's event loop did.
+"""FastAPI Async Katas: measure what an ASGI app's event loop did, and explain it.
 
-The public pieces, for use in any project's tests:
+The public pieces, for any project's tests (the kata tests use nothing else):
 
 - `serve(app)`: run an app in process (lifespan included) and fire concurrent requests at it;
-- `Run`: what one burst of requests measured, with `expect_*` checks that explain failures;
-- `LoopWatch`: find loop steps that block, and blame the line in your own files.
+  `Settings` says how long to wait and when a loop step counts as blocked;
+- `Run`: what one burst of requests measured, with `expect_*` checks that explain failures
+  (`KataFailure`); `run.fail(...)` raises one of your own;
+- `LoopWatch` and `Block`: find loop steps that block, and the line in your files to blame;
+  `ThreadpoolWatch`: how FastAPI's threadpool lent its worker threads;
+- `Place`, `UserFiles`, `place_lines`: a line of the user's code, which files count as theirs,
+  and how a line is shown;
+- the kata world's parts: `Database`, `SlowStorage`, `Upstream` (with `Reply` and
+  `UpstreamRequest`) and `Catalog`. In pytest, the fixtures `db`, `storage`,
+  `start_upstream`, `catalog` and `threadpool` bring them.
 
-They are imported on first use: the `katas` commands (watch, reset, list) need none of them,
-and would otherwise start by importing httpx and asyncio.
+The layers under this package, from the bottom up: `engine` (load, fire, measure, judge,
+explain; it knows no kata), `world` (the kata world's real parts), `course` (the course list,
+progress, hints, summary and report), `commands` (`katas ...`) and `pytest_plugin` (a thin
+layer of hooks and fixtures). plugin/README.md says where new things belong.
+
+The pieces are imported on first use: the `katas` commands need none of them, and would
+otherwise start by importing httpx and asyncio.
 """
 
 from __future__ import annotations
@@ -16,26 +29,71 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from plugin.firing import Harness, serve
-    from plugin.judging import KataFailure, Run
-    from plugin.measuring.loopwatch import Block, LoopWatch
+    from fastapi_async_katas.engine.explaining import place_lines
+    from fastapi_async_katas.engine.firing import Harness, Settings, StartupError, serve
+    from fastapi_async_katas.engine.judging import KataFailure, Run
+    from fastapi_async_katas.engine.loopwatch import Block, LoopWatch
+    from fastapi_async_katas.engine.records import RequestRecord
+    from fastapi_async_katas.engine.threadpool import ThreadpoolWatch
+    from fastapi_async_katas.engine.userfiles import Place, UserFiles
+    from fastapi_async_katas.world.database import Database
+    from fastapi_async_katas.world.storage import SlowStorage
+    from fastapi_async_katas.world.upstream import (
+        Catalog,
+        Reply,
+        Upstream,
+        UpstreamRequest,
+    )
 
 _PUBLIC = {
-    "Harness": "plugin.firing",
-    "serve": "plugin.firing",
-    "KataFailure": "plugin.judging",
-    "Run": "plugin.judging",
-    "Block": "plugin.measuring.loopwatch",
-    "LoopWatch": "plugin.measuring.loopwatch",
+    "place_lines": "fastapi_async_katas.engine.explaining",
+    "Harness": "fastapi_async_katas.engine.firing",
+    "Settings": "fastapi_async_katas.engine.firing",
+    "StartupError": "fastapi_async_katas.engine.firing",
+    "serve": "fastapi_async_katas.engine.firing",
+    "KataFailure": "fastapi_async_katas.engine.judging",
+    "Run": "fastapi_async_katas.engine.judging",
+    "Block": "fastapi_async_katas.engine.loopwatch",
+    "LoopWatch": "fastapi_async_katas.engine.loopwatch",
+    "RequestRecord": "fastapi_async_katas.engine.records",
+    "ThreadpoolWatch": "fastapi_async_katas.engine.threadpool",
+    "Place": "fastapi_async_katas.engine.userfiles",
+    "UserFiles": "fastapi_async_katas.engine.userfiles",
+    "Database": "fastapi_async_katas.world.database",
+    "SlowStorage": "fastapi_async_katas.world.storage",
+    "Catalog": "fastapi_async_katas.world.upstream",
+    "Reply": "fastapi_async_katas.world.upstream",
+    "Upstream": "fastapi_async_katas.world.upstream",
+    "UpstreamRequest": "fastapi_async_katas.world.upstream",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = [
+    "Block",
+    "Catalog",
+    "Database",
+    "Harness",
+    "KataFailure",
+    "LoopWatch",
+    "Place",
+    "Reply",
+    "RequestRecord",
+    "Run",
+    "Settings",
+    "SlowStorage",
+    "StartupError",
+    "ThreadpoolWatch",
+    "Upstream",
+    "UpstreamRequest",
+    "UserFiles",
+    "place_lines",
+    "serve",
+]
 
 
 def __getattr__(name: str) -> Any:
     module = _PUBLIC.get(name)
     if module is None:
-        raise AttributeError(f"module 'plugin' has no attribute {name!r}")
+        raise AttributeError(f"module 'fastapi_async_katas' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -74,7 +74,7 @@ Return {"pong": True}.
 
 def make_course(pytester: pytest.Pytester) -> None:
     pytester.makefile(".toml", pyproject=PYPROJECT)
-    pytester.makeconftest('pytest_plugins = ["plugin.pytest_plugin"]')
+    pytester.makeconftest('pytest_plugins = ["fastapi_async_katas.pytest_plugin", "fastapi_async_katas.pytest_plugin.course"]')
     for folder, shipped in (("01_alpha", APP_OK), ("02_beta", APP_BROKEN)):
         kata = pytester.mkdir("katas").joinpath(folder) if not (pytester.path / "katas").exists() else pytester.path / "katas" / folder
         kata.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin import bench
-from plugin.bench import CURRENT, SAME_AS_SHIPPED, SHIPPED, SOLUTION, Figures, plan, table_lines
+from fastapi_async_katas.commands import bench
+from fastapi_async_katas.commands.bench import CURRENT, SAME_AS_SHIPPED, SHIPPED, SOLUTION, Figures, plan, table_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 

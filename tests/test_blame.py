@@ -24,10 +24,10 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from plugin import serve
-from plugin.firing import Settings
-from plugin.measuring.loopwatch import LoopWatch
-from plugin.measuring.userfiles import UserFiles
+from fastapi_async_katas import serve
+from fastapi_async_katas.engine.firing import Settings
+from fastapi_async_katas.engine.loopwatch import LoopWatch
+from fastapi_async_katas.engine.userfiles import UserFiles
 
 SETTINGS = Settings(request_timeout_s=10.0, block_ms=50.0, hang_s=10.0)
 BLOCK_S = 0.15

@@ -17,8 +17,8 @@ import re
 import pytest
 
 from contract_runner import ROOT, load_contract, run_variant
-from plugin.course import load_course
-from plugin.hints import read_hints
+from fastapi_async_katas.course.listing import load_course
+from fastapi_async_katas.course.hints import read_hints
 
 # A variant runs several kata tests, each with its own timeout.
 pytestmark = pytest.mark.timeout(120)

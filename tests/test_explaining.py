@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from plugin.explaining import TIMELINE_MAX_ROWS, TIMELINE_WIDTH, block_lines, timeline_lines, unawaited_lines
-from plugin.judging import RequestRecord, max_overlap
-from plugin.measuring.awaits import Unawaited
-from plugin.measuring.loopwatch import Block
-from plugin.measuring.userfiles import Place
+from fastapi_async_katas.engine.explaining import TIMELINE_MAX_ROWS, TIMELINE_WIDTH, block_lines, timeline_lines, unawaited_lines
+from fastapi_async_katas.engine.records import RequestRecord, max_overlap
+from fastapi_async_katas.engine.awaits import Unawaited
+from fastapi_async_katas.engine.loopwatch import Block
+from fastapi_async_katas.engine.userfiles import Place
 
 
 def record(i: int, started: float, finished: float, status: int = 200) -> RequestRecord:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from fakecourse import APP_BROKEN, APP_OK, make_course
-from plugin import pytest_plugin
-from plugin.progress import STATE_FILE
-from plugin.report import FAILING, MISSING, SOLVED, TestRecord, kata_status, run_figures, write_report
+from fastapi_async_katas.pytest_plugin import reporter, session
+from fastapi_async_katas.course.progress import STATE_FILE
+from fastapi_async_katas.course.report import FAILING, MISSING, SOLVED, TestRecord, kata_status, run_figures, write_report
 
 QUIET_PLUGINS = "-p no:hypothesispytest -p no:benchmark"
 
@@ -68,7 +68,7 @@ def test_a_copy_whose_tests_always_pass_still_fails_the_course_tests(course, stu
 def test_the_report_gives_each_katas_status_tests_figures_and_failure(course, student):
     report = course.path / "grades" / "alice.json"
     result = course.runpytest("katas", f"--submission={student}", f"--kata-report={report}")
-    result.stdout.fnmatch_lines([pytest_plugin.REPORT_WRITTEN.format(path=report)])
+    result.stdout.fnmatch_lines([reporter.REPORT_WRITTEN.format(path=report)])
     data = json.loads(report.read_text())
     assert (data["against"], data["submission"], data["solved"], data["total"]) == ("submission", str(student), 1, 2)
     alpha, beta = data["katas"]
@@ -113,14 +113,14 @@ def test_naming_the_copys_own_tests_is_a_usage_error(course):
     (student / "conftest.py").unlink()
     result = course.runpytest("submissions/carol/katas", "--submission=submissions/carol")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    message = pytest_plugin.SUBMISSION_OWN_TESTS.format(arg="submissions/carol/katas", value="submissions/carol")
+    message = session.SUBMISSION_OWN_TESTS.format(arg="submissions/carol/katas", value="submissions/carol")
     result.stderr.fnmatch_lines(["ERROR: " + message])
 
 
 def test_a_submission_that_is_not_a_folder_is_a_usage_error_naming_it(course):
     result = course.runpytest("katas", "--submission=nowhere/alice")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: " + pytest_plugin.SUBMISSION_NOT_A_FOLDER.format(value="nowhere/alice")])
+    result.stderr.fnmatch_lines(["ERROR: " + session.SUBMISSION_NOT_A_FOLDER.format(value="nowhere/alice")])
 
 
 def test_a_submission_without_katas_is_a_usage_error_with_an_example(course, tmp_path_factory):
@@ -128,19 +128,19 @@ def test_a_submission_without_katas_is_a_usage_error_with_an_example(course, tmp
     result = course.runpytest("katas", f"--submission={empty}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     example = empty / "katas" / "01_alpha" / "app.py"
-    result.stderr.fnmatch_lines(["ERROR: " + pytest_plugin.SUBMISSION_WITHOUT_KATAS.format(value=str(empty), example=example)])
+    result.stderr.fnmatch_lines(["ERROR: " + session.SUBMISSION_WITHOUT_KATAS.format(value=str(empty), example=example)])
 
 
 def test_a_submission_with_solutions_is_a_usage_error(course, student):
     result = course.runpytest("katas", f"--submission={student}", "--solutions")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: " + pytest_plugin.SUBMISSION_CONFLICT.format(other="--solutions")])
+    result.stderr.fnmatch_lines(["ERROR: " + session.SUBMISSION_CONFLICT.format(other="--solutions")])
 
 
 def test_a_report_path_that_is_a_folder_is_a_usage_error(course):
     result = course.runpytest("katas", f"--kata-report={course.path}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: " + pytest_plugin.KATA_REPORT_IS_FOLDER.format(value=str(course.path))])
+    result.stderr.fnmatch_lines(["ERROR: " + session.KATA_REPORT_IS_FOLDER.format(value=str(course.path))])
 
 
 # -- the report's parts --------------------------------------------------------------------

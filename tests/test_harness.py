@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI, Request
 
-from plugin import KataFailure, serve
-from plugin.firing import Settings, StartupError
-from plugin.measuring.userfiles import UserFiles
+from fastapi_async_katas import KataFailure, serve
+from fastapi_async_katas.engine.firing import Settings, StartupError
+from fastapi_async_katas.engine.userfiles import UserFiles
 
 HERE = UserFiles.under([Path(__file__).parent])
 QUICK = Settings(request_timeout_s=0.5, lifespan_timeout_s=0.5, hang_s=0.5)

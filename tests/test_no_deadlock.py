@@ -22,7 +22,7 @@ HARD_LIMIT_S = 20.0
 STRESS = textwrap.dedent(
     """
     import asyncio, gc, sys, threading, time
-    from plugin.measuring.loopwatch import LoopWatch
+    from fastapi_async_katas.engine.loopwatch import LoopWatch
 
     loop_thread = threading.current_thread()
 

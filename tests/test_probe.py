@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin import probe
-from plugin.probe import JSON_KEYS, NO_BLOCKS
+from fastapi_async_katas.commands import probe
+from fastapi_async_katas.commands.probe import JSON_KEYS, NO_BLOCKS
 
 APPS = Path(__file__).parent / "probe_apps"
 BLOCK_KEYS = {"file", "line", "function", "code", "wall_ms", "cpu_ms", "kind"}
@@ -173,7 +173,7 @@ def test_bad_arguments_exit_2(capsys, monkeypatch, args, message):
 
 def test_the_katas_command_runs_the_probe():
     done = subprocess.run(
-        [sys.executable, "-m", "plugin.cli", "probe", "blocking_pkg.main:app", "GET", "/", "-n", "2", "--json"],
+        [sys.executable, "-m", "fastapi_async_katas.commands.cli", "probe", "blocking_pkg.main:app", "GET", "/", "-n", "2", "--json"],
         cwd=APPS,
         capture_output=True,
         text=True,

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from fakecourse import make_course
-from plugin import progress_cli
-from plugin.course import Kata
-from plugin.progress import BACKUPS_DIR, MISSING_NOTE, STATE_FILE, ProgressFile, load
-from plugin.summary import ALL_SOLVED, COURSE_PROGRESS, KataResult, course_lines, next_kata
+from fastapi_async_katas.commands import listing, reset
+from fastapi_async_katas.course import shipped
+from fastapi_async_katas.course.listing import Kata
+from fastapi_async_katas.course.progress import BACKUPS_DIR, MISSING_NOTE, STATE_FILE, ProgressFile, load
+from fastapi_async_katas.course.summary import ALL_SOLVED, COURSE_PROGRESS, KataResult, course_lines, next_kata
 
 # Plugins that are installed here but not used by the course; importing them afresh in every
 # in-process run costs seconds.
@@ -156,7 +157,7 @@ def test_katas_lists_each_katas_status_and_the_next_step(course, monkeypatch, ca
     course.runpytest()
     capsys.readouterr()
     monkeypatch.chdir(course.path / "katas")
-    assert progress_cli.main(["list"], prog="katas") == 0
+    assert listing.main([], prog="katas") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[2].startswith("  ✔ 01  The first kata   solved on ")
     assert out[3] == "→ ✘ 02  The second kata  failing"
@@ -165,7 +166,7 @@ def test_katas_lists_each_katas_status_and_the_next_step(course, monkeypatch, ca
 
 def test_katas_before_any_run_points_at_the_first_kata(course, monkeypatch, capsys):
     monkeypatch.chdir(course.path)
-    assert progress_cli.main([], prog="katas") == 0
+    assert listing.main([], prog="katas") == 0
     out = capsys.readouterr().out
     assert "→ · 01  The first kata   not started" in out
     assert "Next: kata 01, The first kata. Read katas/01_alpha/README.md" in out
@@ -175,6 +176,6 @@ def test_katas_before_any_run_points_at_the_first_kata(course, monkeypatch, caps
 def test_katas_survives_a_corrupt_state_file_and_says_so(course, monkeypatch, capsys):
     (course.path / STATE_FILE).write_text("[1, 2")
     monkeypatch.chdir(course.path)
-    assert progress_cli.main(["list"], prog="katas") == 0
+    assert listing.main([], prog="katas") == 0
     assert "could not be read" in capsys.readouterr().out.splitlines()[-1]
     assert load(course.path).rebuilt_because is None

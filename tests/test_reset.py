@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from fakecourse import make_course
-from plugin import progress_cli
-from plugin.progress import BACKUPS_DIR, load, unused_path
+from fastapi_async_katas.commands import listing, reset
+from fastapi_async_katas.course import shipped
+from fastapi_async_katas.course.progress import BACKUPS_DIR, load, unused_path
 
 COURSE_AUTHOR = {"GIT_AUTHOR_NAME": "Course Author", "GIT_AUTHOR_EMAIL": "course@example.com"}
 LEARNER = {"GIT_AUTHOR_NAME": "Learner", "GIT_AUTHOR_EMAIL": "learner@example.com"}
@@ -47,14 +48,14 @@ def backups(root: Path) -> list[Path]:
 
 def test_reset_backs_up_your_app_then_restores_the_shipped_one(course, capsys):
     app_of(course).write_text(MINE)
-    assert progress_cli.main(["reset", "02"], prog="katas reset") == 0
+    assert reset.main(["02"], prog="katas reset") == 0
     assert app_of(course).read_bytes() == git(course, "show", "HEAD:katas/02_beta/app.py").encode()
     [backup] = backups(course)
     assert backup.read_text() == MINE
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == progress_cli.BACKED_UP.format(app="katas/02_beta/app.py", backup=backup.relative_to(course))
+    assert out[0] == reset.BACKED_UP.format(app="katas/02_beta/app.py", backup=backup.relative_to(course))
     assert out[1].startswith("Restored katas/02_beta/app.py as shipped (commit ")
-    assert out[-1] == progress_cli.RUN_AGAIN.format(number="02")
+    assert out[-1] == reset.RUN_AGAIN.format(number="02")
 
 
 def test_reset_brings_back_the_courses_version_when_you_committed_your_own(course):
@@ -62,7 +63,7 @@ def test_reset_brings_back_the_courses_version_when_you_committed_your_own(cours
     app_of(course).write_text(MINE)
     git(course, "commit", "-q", "-am", "my attempt")
     app_of(course).write_text(MINE + "# and more, not committed\n")
-    assert progress_cli.main(["reset", "02_beta"], prog="katas reset") == 0
+    assert reset.main(["02_beta"], prog="katas reset") == 0
     assert app_of(course).read_bytes() == shipped
     assert [b.read_text() for b in backups(course)] == [MINE + "# and more, not committed\n"]
 
@@ -73,14 +74,14 @@ def test_reset_takes_a_later_update_of_the_course_over_the_first_version(course)
     git(course, "commit", "-q", "-am", "course update", who=COURSE_AUTHOR)
     app_of(course).write_text(MINE)
     git(course, "commit", "-q", "-am", "my attempt")
-    assert progress_cli.main(["reset", "2"], prog="katas reset") == 0
+    assert reset.main(["2"], prog="katas reset") == 0
     assert app_of(course).read_text() == updated
 
 
 def test_every_reset_keeps_a_new_backup_and_never_overwrites_one(course):
     for attempt in range(3):
         app_of(course).write_text(f"# attempt {attempt}\n")
-        assert progress_cli.main(["reset", "02"], prog="katas reset") == 0
+        assert reset.main(["02"], prog="katas reset") == 0
     assert sorted(b.read_text() for b in backups(course)) == ["# attempt 0\n", "# attempt 1\n", "# attempt 2\n"]
 
 
@@ -88,7 +89,7 @@ def test_reset_from_a_named_commit(course):
     first = git(course, "rev-parse", "HEAD").strip()
     app_of(course).write_text("# the course, version 2\n")
     git(course, "commit", "-q", "-am", "course update", who=COURSE_AUTHOR)
-    assert progress_cli.main(["reset", "02", "--from", first], prog="katas reset") == 0
+    assert reset.main(["02", "--from", first], prog="katas reset") == 0
     assert app_of(course).read_text() == git(course, "show", f"{first}:katas/02_beta/app.py")
 
 
@@ -97,15 +98,15 @@ def test_reset_outside_git_refuses_and_touches_nothing(pytester: pytest.Pytester
     monkeypatch.chdir(pytester.path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(pytester.path.parent))
     app_of(pytester.path).write_text(MINE)
-    assert progress_cli.main(["reset", "02"], prog="katas reset") == 1
+    assert reset.main(["02"], prog="katas reset") == 1
     assert app_of(pytester.path).read_text() == MINE
     assert not (pytester.path / BACKUPS_DIR).exists()
     err = capsys.readouterr().err
-    assert err.strip() == progress_cli.NO_SHIPPED.format(app="katas/02_beta/app.py", why=progress_cli.NOT_IN_GIT)
+    assert err.strip() == reset.NO_SHIPPED.format(app="katas/02_beta/app.py", why=shipped.NOT_IN_GIT)
 
 
 def test_reset_of_an_unknown_kata_lists_the_katas(course, capsys):
-    assert progress_cli.main(["reset", "07"], prog="katas reset") == 2
+    assert reset.main(["07"], prog="katas reset") == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "katas reset: there is no kata '07'. The katas are:"
     assert err[1].split() == ["01", "01_alpha", "The", "first", "kata"]
@@ -116,13 +117,13 @@ def test_after_a_reset_katas_shows_the_kata_as_reset_not_solved(course, capsys):
     state.record_result("02_beta", True)
     state.record_revealed("02_beta", [1])
     state.save()
-    progress_cli.main(["reset", "02"], prog="katas reset")
+    reset.main(["02"], prog="katas reset")
     entry = load(course).katas["02_beta"]
     assert (entry.status, entry.revealed, entry.ever_solved) == (None, [1], True)
     capsys.readouterr()
-    progress_cli.main(["list"], prog="katas")
+    listing.main([], prog="katas")
     line = next(l for l in capsys.readouterr().out.splitlines() if " 02 " in l)
-    assert line.startswith(f"  {progress_cli.RESET_MARK} 02  The second kata  reset on ")
+    assert line.startswith(f"  {listing.RESET_MARK} 02  The second kata  reset on ")
     assert ", not run since (solved before on " in line and line.endswith(" · hints seen: 1 of 3")
 
 

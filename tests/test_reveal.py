@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fakecourse import make_course
-from plugin.hints import parse_reveal, RevealError
+from fastapi_async_katas.course.hints import parse_reveal, RevealError
 
 
 @pytest.fixture

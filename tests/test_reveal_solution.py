@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from fakecourse import make_course
-from plugin import hints
-from plugin.course import Kata
-from plugin.progress import STATE_FILE, ProgressFile
+from fastapi_async_katas.course import hints
+from fastapi_async_katas.course.listing import Kata
+from fastapi_async_katas.course.progress import STATE_FILE, ProgressFile
 
 QUIET_PLUGINS = "-p no:hypothesispytest -p no:benchmark"
 

@@ -8,7 +8,7 @@ import types
 import pytest
 
 from fakecourse import make_course
-from plugin import spreading
+from fastapi_async_katas.pytest_plugin import spreading
 
 
 @pytest.fixture

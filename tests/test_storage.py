@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from plugin.firing import serve
-from plugin.judging import KataFailure, RequestRecord, Run
-from plugin.loading import load_app
-from plugin.measuring.userfiles import UserFiles
-from plugin.world.storage import ENV_VAR, FEW_READS, LOOP_BLOCKED, READS_IN_TURN, SLOW_PROBE, SlowStorage
+from fastapi_async_katas.engine.firing import serve
+from fastapi_async_katas.engine.judging import KataFailure, Run
+from fastapi_async_katas.engine.records import RequestRecord
+from fastapi_async_katas.engine.loading import load_app
+from fastapi_async_katas.engine.userfiles import UserFiles
+from fastapi_async_katas.world.storage import ENV_VAR, FEW_READS, LOOP_BLOCKED, READS_IN_TURN, SLOW_PROBE, SlowStorage
 
 LATENCY_S = 0.2
 
@@ -128,7 +129,7 @@ def test_fast_probes_pass_when_the_loop_was_never_blocked(slow):
 
 
 def test_fast_probes_still_fail_when_the_loop_was_blocked(slow):
-    from plugin.measuring.loopwatch import Block
+    from fastapi_async_katas.engine.loopwatch import Block
 
     run = make_run(("/invoices/1", 0.0, 0.3), ("/health", 0.02, 0.03), blocks=[Block(None, 300.0, 1.0, 0.0)])
     with pytest.raises(KataFailure) as failure:

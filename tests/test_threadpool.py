@@ -12,18 +12,17 @@ import anyio.to_thread
 import pytest
 from _pytest.pytester import LineMatcher
 
-from plugin.firing import serve
-from plugin.judging import KataFailure
-from plugin.loading import load_app
-from plugin.measuring.threadpool import (
+from fastapi_async_katas.engine.firing import serve
+from fastapi_async_katas.engine.judging import KataFailure
+from fastapi_async_katas.engine.loading import load_app
+from fastapi_async_katas.engine.threadpool import (
     IN_TURN,
     WAVES,
     Borrow,
     ThreadpoolWatch,
-    sparkline,
-    threadpool_lines,
 )
-from plugin.measuring.userfiles import UserFiles
+from fastapi_async_katas.engine.threadpool_text import sparkline
+from fastapi_async_katas.engine.userfiles import UserFiles
 
 
 async def borrow_in_turns(limiter, holders: int) -> tuple[list[asyncio.Event], list[asyncio.Task]]:
@@ -181,7 +180,7 @@ def test_waves_are_drawn_as_a_staircase():
         Borrow(0.0, 1.0, 2, request=3, released=2.0),
         Borrow(0.0, 1.0, 2, request=4, released=2.0),
     ]
-    lines = threadpool_lines(watch, 0.0, 2.0)
+    lines = watch.lines(0.0, 2.0)
     assert lines[1:3] == [
         "  tokens borrowed |" + "█" * 48 + "| at most 2 of 2",
         "  requests waiting|" + "█" * 24 + " " * 24 + "| at most 2",

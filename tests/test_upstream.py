@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from plugin.firing import serve
-from plugin.judging import KataFailure
-from plugin.loading import load_app
-from plugin.measuring.userfiles import UserFiles
-from plugin.world.upstream import HOST, Catalog, Reply, Upstream
+from fastapi_async_katas.engine.firing import serve
+from fastapi_async_katas.engine.judging import KataFailure
+from fastapi_async_katas.engine.loading import load_app
+from fastapi_async_katas.engine.userfiles import UserFiles
+from fastapi_async_katas.world.upstream import HOST, Catalog, Reply, Upstream
 
 pytest_plugins = ["pytester"]
 
@@ -49,7 +49,7 @@ async def wait_until(condition, timeout_s: float = 5.0) -> None:
 def test_a_service_listens_on_loopback_only_and_answers_json():
     with echo_service(latency_s=0.0) as service:
         assert service.url.startswith(f"http://{HOST}:")
-        assert service._sock is not None and service._sock.getsockname()[0] == "127.0.0.1"
+        assert service.address[0] == "127.0.0.1"
         got = httpx.get(f"{service.url}/items/7", params={"q": "x"})
         posted = httpx.post(f"{service.url}/items", json={"name": "Foo"})
     assert (got.status_code, got.json()) == (200, {"item": "7", "q": "x"})
@@ -181,7 +181,7 @@ async def test_a_call_counted_while_hanging_gets_503_even_if_released_before_its
     with echo_service(latency_s=0.0) as service:
         service.hang("/items/{item_id}")
         # The release lands right after the call is counted in flight, before it is answered.
-        monkeypatch.setattr(service, "_probe_app", lambda call: service.release())
+        monkeypatch.setattr(service, "_note_where_the_app_waits", lambda call: service.release())
         async with httpx.AsyncClient(base_url=service.url) as client:
             response = await asyncio.wait_for(client.get("/items/1"), 2)
     assert response.status_code == 503
@@ -376,7 +376,7 @@ async def test_a_call_the_app_abandons_fails_the_nothing_in_flight_check(tmp_pat
 FIXTURE_TESTS = """
 import os
 import httpx
-from plugin.world.upstream import Upstream
+from fastapi_async_katas.world.upstream import Upstream
 
 SEEN = {}
 
@@ -411,6 +411,6 @@ def test_the_fixtures_start_services_and_leave_nothing_behind(pytester: pytest.P
         "[tool.pytest.ini_options]\nasyncio_mode = 'auto'\nasyncio_default_fixture_loop_scope = 'function'\n"
     )
     pytester.makepyfile(test_fixtures=FIXTURE_TESTS)
-    result = pytester.runpytest("-p", "plugin.world.upstream", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
     assert upstream_threads() == []

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from plugin.course import Kata
-from plugin.progress import FAILING, SOLVED, KataProgress, ProgressFile
-from plugin.watch import find_root, main
-from plugin.watching import screen
-from plugin.watching.changes import Changed, Debounce, FileWatch, WatchNotice, is_relevant, polling_reason
-from plugin.watching.choosing import choose_next, known_results, newest_change, solved_on_record
-from plugin.watching.keys import HINT, NEXT, QUIT, RERUN, action_of, cbreak
-from plugin.watching.spare import WARM_MODULES, warm_modules
+from fastapi_async_katas.course.listing import Kata
+from fastapi_async_katas.course.progress import FAILING, SOLVED, KataProgress, ProgressFile
+from fastapi_async_katas.commands.watch import find_root, main
+from fastapi_async_katas.commands.watching import screen
+from fastapi_async_katas.commands.watching.changes import Changed, Debounce, FileWatch, WatchNotice, is_relevant, polling_reason
+from fastapi_async_katas.commands.watching.choosing import choose_next, known_results, newest_change, solved_on_record
+from fastapi_async_katas.commands.watching.keys import HINT, NEXT, QUIT, RERUN, action_of, cbreak
+from fastapi_async_katas.commands.watching.spare import WARM_MODULES, warm_modules
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = [Kata("01_first", "The first one"), Kata("02_second", "The second one"), Kata("03_third", "The third one")]
@@ -331,7 +331,7 @@ class Watcher:
         env["PYTHONPATH"] = str(REPO)
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the fake course needs no plugins: faster runs
         env["KATAS_SPARE_IMPORTS"] = "pytest"  # nor FastAPI, which each spare process would import ahead
-        command = [sys.executable, "-m", "plugin.cli", "watch", *args]
+        command = [sys.executable, "-m", "fastapi_async_katas.commands.cli", "watch", *args]
         if terminal is None:
             self.proc = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             stream = self.proc.stdout

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import anyio.to_thread
 
-from plugin.explaining import place_lines
-from plugin.measuring.userfiles import Place
+from fastapi_async_katas import Place, place_lines
 
 AUDIT_LOGGER = "shop.audit"
 READS_EACH = 10  # reads per partner; two partners read at the same moment

@@ -1,1 +1,1 @@
-"""The kata world: real parts for kata apps to talk to (a database, upstream services)."""
+"""The kata world: the real parts a kata's app talks to (a database, upstream services, slow storage)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin.measuring.userfiles import Place, UserFiles
+from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
 ENV_VAR = "SHOP_DATABASE"
 DEFAULT_LATENCY_S = 0.1

@@ -18,14 +18,11 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from plugin.measuring.userfiles import display_path
+from fastapi_async_katas.engine.userfiles import display_path
 
 ENV_VAR = "SHOP_STORAGE"
 DEFAULT_LATENCY_S = 0.3
@@ -280,15 +277,3 @@ def _seconds_list(values: list[float]) -> str:
 
 def _and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-@pytest.fixture
-def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowStorage]:
-    """A folder on slow storage: reading any file put there waits `storage.latency_s` (0.3 s).
-
-    Add files with `storage.put("invoices/1001.json", text)`. The folder's path is in the
-    SHOP_STORAGE environment variable, where the app finds it.
-    """
-    with SlowStorage(tmp_path / "storage") as slow:
-        monkeypatch.setenv(ENV_VAR, str(slow.root))
-        yield slow

@@ -53,7 +53,7 @@ def request_of(name: str) -> tuple[str, str]:
 
 
 def probe(target: str, cwd: Path, n: int, request: tuple[str, str]) -> dict:
-    command = [sys.executable, "-m", "plugin.cli", "probe", target, *request, "-n", str(n), "--json"]
+    command = [sys.executable, "-m", "fastapi_async_katas.commands.cli", "probe", target, *request, "-n", str(n), "--json"]
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=_env(), timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-500:]}")

@@ -1,0 +1,1 @@
+"""The `katas` commands, one module each; `cli` picks the module."""

@@ -1,0 +1,1 @@
+"""The course: the list of katas, the learner's progress, hints, the summary and the grading report."""

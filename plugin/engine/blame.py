@@ -1,0 +1,105 @@
+"""Blame: from a copy of the loop thread's stack to the one line of the user's files that ran.
+
+The sampler copies the stack at a moment (each frame's code and last instruction); only a step
+that turned out long has its copies resolved to a line, which takes file system calls.
+"""
+
+from __future__ import annotations
+
+import dis
+import gc
+import sys
+import threading
+from asyncio.base_subprocess import BaseSubprocessTransport
+from types import CodeType, FrameType
+
+from fastapi_async_katas.engine.userfiles import COMPREHENSIONS, Place, UserFiles
+
+# A copy of a stack, innermost frame first: each frame's code and its last instruction.
+Stack = tuple[tuple[CodeType, int], ...]
+
+# Library calls that wait, on the loop, for something only a busy machine makes slow: a new
+# thread getting the GIL for the first time, a new process getting to `exec` (asyncio starts
+# a subprocess synchronously, even from `create_subprocess_exec`).
+_EXCUSED_CODES = frozenset({threading.Thread.start.__code__, BaseSubprocessTransport.__init__.__code__})
+_RESUME = dis.opmap["RESUME"]
+
+
+def frame_of(tid: int) -> FrameType | None:
+    """The innermost frame of thread `tid`, read with no garbage collection meanwhile.
+
+    `sys._current_frames()` holds CPython's lock on the list of threads while it makes frame
+    objects. A collection started by one of those allocations would run Python code (a GC
+    callback, a finalizer) that may let go of the GIL with that lock still held; a thread that
+    then starts or ends (taking the GIL, then the lock) would wait for the lock forever, and
+    this thread for the GIL: a deadlock no signal can end. Python code that turns collection
+    back on from another thread in this instant is not guarded against.
+    """
+    if not gc.isenabled():
+        return sys._current_frames().get(tid)
+    gc.disable()
+    try:
+        return sys._current_frames().get(tid)
+    finally:
+        gc.enable()
+
+
+def copy_stack(frame: FrameType | None) -> Stack:
+    """The stack as it is now. Reading attributes never lets go of the GIL, so the copy is of
+    one moment, and stays true after the loop thread moves on."""
+    found = []
+    while frame is not None:
+        found.append((frame.f_code, frame.f_lasti))
+        frame = frame.f_back
+    return tuple(found)
+
+
+def blamed_place(stack: Stack, user_files: UserFiles, step_code: CodeType) -> Place | None:
+    """The innermost user line below the outermost timed loop step (`step_code`) on this stack.
+
+    Frames outside the step (the code that runs the loop: a console script, a test) are
+    never blamed, and a loop nested inside a step (`asyncio.run` in a route) stays inside it.
+    A stack that is starting a thread, or asyncio's subprocess, blames nobody: `Thread.start`
+    waits only until the new thread first runs, which takes long only when other threads hold
+    the GIL (a thread pool busy computing, the offloading working as it should); asyncio waits
+    for a new process to `exec`, which takes long only when the CPUs are busy.
+    """
+    found = None
+    candidate = None
+    for i, (code, _) in enumerate(stack):
+        if code is step_code:
+            if candidate is not None:
+                found = candidate
+        elif candidate is None:
+            if code in _EXCUSED_CODES:
+                return None
+            if code.co_filename in user_files:
+                candidate = _running_line(stack, i, user_files)
+    if found is None:
+        return None
+    code, lasti = stack[found]
+    return Place.at(code, lasti)
+
+
+def _running_line(stack: Stack, i: int, user_files: UserFiles) -> int:
+    """Which user frame, from `stack[i]` outwards, best says what was running.
+
+    - A comprehension written over several lines runs its loop on one line and its expression
+      on another: its caller's line, where it starts, keeps all its samples on one line.
+    - A function sampled at its very first instruction has not run a line yet (a sample can
+      only be taken where the interpreter lets go of the GIL, and a function's entry is such a
+      place): the work was its caller's line, the call (a recursive `return fib(n - 1) + ...`,
+      say), not the `def` line.
+    """
+    while i + 1 < len(stack) and stack[i + 1][0].co_filename in user_files:
+        code, lasti = stack[i]
+        in_comprehension = code.co_name in COMPREHENSIONS and stack[i + 1][0].co_filename == code.co_filename
+        if not in_comprehension and not _at_entry(code, lasti):
+            break
+        i += 1
+    return i
+
+
+def _at_entry(code: CodeType, lasti: int) -> bool:
+    raw = code.co_code
+    return 0 <= lasti < len(raw) - 1 and raw[lasti] == _RESUME and raw[lasti + 1] == 0

@@ -1,0 +1,46 @@
+"""How long a thread sat ready to run but waiting for a CPU: time a busy machine took, not the code."""
+
+from __future__ import annotations
+
+import os
+
+
+class ReadyClock:
+    """Seconds one thread has spent ready to run but waiting for a CPU (Linux schedstat).
+
+    It reads `/proc/thread-self/schedstat` of the thread that created it, from any thread.
+    The read goes through `ctypes.PyDLL`, which keeps the GIL: `os.pread` would release it,
+    and on a loop step's path getting the GIL back can take milliseconds when other threads
+    are computing. Where there is no schedstat, it reads 0 and waits are not told apart.
+    """
+
+    def __init__(self, *, open_now: bool = True) -> None:
+        self._fd: int | None = None
+        if not open_now:
+            return
+        try:
+            import ctypes
+
+            pread = ctypes.PyDLL(None).pread
+            pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
+            pread.restype = ctypes.c_ssize_t
+            self._pread, self._buffer = pread, ctypes.create_string_buffer(128)
+            self._fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+            size = pread(self._fd, self._buffer, 128, 0)
+            float(self._buffer.raw[:size].split()[1])
+        except (OSError, AttributeError, ImportError, ValueError, IndexError):
+            self.close()
+
+    def read(self) -> float:
+        if self._fd is None:
+            return 0.0
+        size = self._pread(self._fd, self._buffer, 128, 0)
+        try:
+            return int(self._buffer.raw[:size].split()[1]) / 1e9 if size > 0 else 0.0
+        except (ValueError, IndexError):
+            return 0.0
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

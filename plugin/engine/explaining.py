@@ -1,0 +1,191 @@
+"""Turn measurements into the lines a learner reads. Plain functions, so each is unit-tested."""
+
+from __future__ import annotations
+
+import traceback
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from fastapi_async_katas.engine.awaits import Unawaited
+from fastapi_async_katas.engine.loopwatch import Block
+from fastapi_async_katas.engine.records import RequestRecord
+from fastapi_async_katas.engine.userfiles import Place, UserFiles
+
+TIMELINE_WIDTH = 48
+TIMELINE_MAX_ROWS = 24
+WAIT, BUSY, STUCK = "·", "█", "?"
+
+
+class Explained(Protocol):
+    """What a failure explains of a burst of requests (a `Run` is one)."""
+
+    requests: list[RequestRecord]
+    began: float
+    ended: float
+    blocks: list[Block]
+    unawaited: list[Unawaited]
+
+    @property
+    def timeline_requests(self) -> list[RequestRecord]: ...
+
+
+def failure_lines(
+    headline: str,
+    *,
+    measured: Iterable[str] = (),
+    expected: Iterable[str] = (),
+    run: Explained | None = None,
+    show_timeline: bool = True,
+    extra: Iterable[str] = (),
+) -> list[str]:
+    """The whole explanation of a failed check, top to bottom."""
+    lines = [headline]
+    lines += [f"  measured: {m}" for m in measured]
+    lines += [f"  expected: {e}" for e in expected]
+    extra = list(extra)
+    if extra:
+        lines += ["", *extra]
+    if run is not None:
+        if show_timeline and len(run.timeline_requests) > 1:
+            lines += ["", *timeline_lines(run.timeline_requests, run.began, run.ended)]
+        if run.blocks:
+            lines += ["", *block_lines(run.blocks)]
+        if run.unawaited:
+            lines += ["", *unawaited_lines(run.unawaited)]
+        errors = error_lines(run.requests)
+        if errors:
+            lines += ["", *errors]
+    return lines
+
+
+def timeline_lines(requests: Sequence[RequestRecord], began: float, ended: float) -> list[str]:
+    """One row per request: `·` while it waited for the app, `█` while the app handled it."""
+    span = max(ended - began, 1e-6)
+    scale = TIMELINE_WIDTH / span
+    shown = list(requests)
+    note = ""
+    if len(shown) > TIMELINE_MAX_ROWS:
+        step = len(shown) / TIMELINE_MAX_ROWS
+        shown = [shown[int(i * step)] for i in range(TIMELINE_MAX_ROWS)]
+        note = f", {TIMELINE_MAX_ROWS} of {len(requests)} shown"
+    lines = [f"Timeline (one row per request{note}; {WAIT} waiting for the app, {BUSY} being handled; 0 to {span:.2f} s):"]
+    digits = len(str(requests[-1].index)) if requests else 1
+    mixed = len({r.path for r in requests}) > 1
+    for r in shown:
+        fired = r.fired if r.fired is not None else began
+        started = r.started if r.started is not None else None
+        finished = r.finished if r.finished is not None else ended
+        cells = [" "] * TIMELINE_WIDTH
+
+        def col(t: float) -> int:
+            return min(TIMELINE_WIDTH - 1, max(0, int((t - began) * scale)))
+
+        wait_end = started if started is not None else finished
+        for c in range(col(fired), col(wait_end) + 1):
+            cells[c] = WAIT
+        if started is not None:
+            for c in range(col(started), col(finished) + 1):
+                cells[c] = BUSY
+        if r.timed_out:
+            cells[-1] = STUCK
+        outcome = "timed out" if r.timed_out else str(r.status)
+        latency = f"{r.latency_s:5.2f} s" if r.latency_s is not None else "   -   "
+        label = f"  {r.label}" if mixed else ""
+        lines.append(f"  #{r.index:<{digits}} |{''.join(cells)}| {latency}  {outcome}{label}")
+    return lines
+
+
+def block_lines(blocks: Sequence[Block], relative_to: str | None = None) -> list[str]:
+    """Blocked loop steps, grouped by the line they were blamed on."""
+    groups: dict[Place | None, list[Block]] = defaultdict(list)
+    for block in blocks:
+        groups[block.place].append(block)
+    total_s = sum(b.wall_ms for b in blocks) / 1000
+    times = "once" if len(blocks) == 1 else f"{len(blocks)} times"
+    lines = [f"The event loop was blocked {times} ({total_s:.2f} s in all), by:"]
+    for place, group in sorted(groups.items(), key=lambda kv: -sum(b.wall_ms for b in kv[1])):
+        lines += _one_place(place, group, relative_to)
+    return lines
+
+
+def _one_place(place: Place | None, group: list[Block], relative_to: str | None) -> list[str]:
+    wall = sorted(b.wall_ms for b in group)
+    cpu = sorted(b.cpu_ms for b in group)
+    median_wall, median_cpu = wall[len(wall) // 2], cpu[len(cpu) // 2]
+    kind = "cpu" if sum(b.kind == "cpu" for b in group) * 2 > len(group) else "io"
+    lines = place_lines(place, relative_to)
+    each = "" if len(group) == 1 else " each"
+    count = "1 block" if len(group) == 1 else f"{len(group)} blocks"
+    lines.append(
+        f"      {count}: {median_wall:.0f} ms wall{each} against {median_cpu:.0f} ms CPU{each} "
+        f"(longest {wall[-1]:.0f} ms)"
+    )
+    waited = sorted(b.waiting_for_cpu_ms for b in group)[len(group) // 2]
+    if waited >= 0.2 * median_wall:
+        lines.append(
+            f"      ({waited:.0f} ms of that wall time{' each' if len(group) > 1 else ''} the loop thread was ready "
+            "but waited for a CPU core: this machine is busy, so CPU time is the figure to read.)"
+        )
+    lines.append("      " + kind_text(kind))
+    return lines
+
+
+def kind_text(kind: str) -> str:
+    if kind == "cpu":
+        return "CPU time about equal to wall time: the loop was busy computing, so nothing else could run."
+    return "wall time far above CPU time: the loop sat waiting (on I/O, a sleep or a lock) and could not serve anyone else."
+
+
+def place_lines(place: Place | None, relative_to: str | None = None) -> list[str]:
+    if place is None:
+        return ["  (in library code; no line of yours was running)"]
+    return [f"  {place.short(relative_to)} in {place.function}()", f"      {place.code}"]
+
+
+def unawaited_lines(unawaited: Sequence[Unawaited]) -> list[str]:
+    """Coroutines never awaited, once per place that created them, with a count."""
+    counts: dict[tuple[str, Place | None], int] = {}
+    for item in unawaited:
+        key = (item.name, item.created_at)
+        counts[key] = counts.get(key, 0) + 1
+    lines = ["Coroutines created but never awaited (they never ran):"]
+    for (name, place), count in counts.items():
+        lines.append(f"  {name}()" + (f" ({count} times)" if count > 1 else ""))
+        if place is not None:
+            lines += ["  " + line for line in place_lines(place)]
+    return lines
+
+
+def error_lines(requests: Sequence[RequestRecord], user_files: UserFiles | None = None) -> list[str]:
+    """Exceptions the app raised while handling requests, once per distinct error."""
+    seen: dict[str, int] = {}
+    first: dict[str, RequestRecord] = {}
+    for r in requests:
+        if r.error is None:
+            continue
+        key = f"{type(r.error).__name__}: {r.error}"
+        seen[key] = seen.get(key, 0) + 1
+        first.setdefault(key, r)
+    if not seen:
+        return []
+    lines = ["Errors raised by the app:"]
+    for key, count in seen.items():
+        r = first[key]
+        times = "" if count == 1 else f" ({count} requests)"
+        lines.append(f"  {r.label} → {key}{times}")
+        place = raised_at(r.error, user_files or UserFiles())
+        if place is not None:
+            lines += ["  " + line for line in place_lines(place)]
+        if "'coroutine' object" in key:
+            lines.append("    The route returned a coroutine object instead of its result: an `await` is missing.")
+    return lines
+
+
+def raised_at(exc: BaseException | None, user_files: UserFiles) -> Place | None:
+    """The innermost user line in an exception's traceback."""
+    place = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__ if exc is not None else None):
+        if frame.f_code.co_filename in user_files:
+            place = Place(frame.f_code.co_filename, lineno, frame.f_code.co_name)
+    return place

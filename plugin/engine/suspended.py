@@ -1,0 +1,30 @@
+"""Where a suspended task waits: the lines of the user's files along its chain of awaits."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi_async_katas.engine.userfiles import Place, UserFiles
+
+_MOST_LINKS = 200
+
+
+def awaiting_places(task: asyncio.Task[Any], user_files: UserFiles) -> list[Place]:
+    """The user lines a suspended task is waiting at, outermost first, following its await chain."""
+    places = []
+    awaitable: Any = task.get_coro()
+    for _ in range(_MOST_LINKS):
+        if awaitable is None:
+            break
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
+        if frame is not None and frame.f_code.co_filename in user_files:
+            places.append(Place.of(frame))
+        awaitable = getattr(awaitable, "cr_await", None) or getattr(awaitable, "gi_yieldfrom", None)
+    return places
+
+
+def suspended_at(task: asyncio.Task[Any], user_files: UserFiles) -> Place | None:
+    """The innermost user line a suspended task is waiting at."""
+    places = awaiting_places(task, user_files)
+    return places[-1] if places else None

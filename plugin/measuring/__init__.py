@@ -1,1 +1,0 @@
-"""Measuring what happened on the event loop: blocked steps, and coroutines never awaited."""
