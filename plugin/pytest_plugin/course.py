@@ -31,6 +31,7 @@ pytest_plugins = [
     "fastapi_async_katas.pytest_plugin.katafixture",
     "fastapi_async_katas.pytest_plugin.reporter",
     "fastapi_async_katas.pytest_plugin.spreading",
+    "fastapi_async_katas.pytest_plugin.watchdog",
 ]
 
 REVEAL_HELP = (
