@@ -38,12 +38,7 @@ if TYPE_CHECKING:
     from fastapi_async_katas.engine.userfiles import Place, UserFiles
     from fastapi_async_katas.world.database import Database
     from fastapi_async_katas.world.storage import SlowStorage
-    from fastapi_async_katas.world.upstream import (
-        Catalog,
-        Reply,
-        Upstream,
-        UpstreamRequest,
-    )
+    from fastapi_async_katas.world.upstream import Catalog, Reply, Upstream, UpstreamRequest
 
 _PUBLIC = {
     "place_lines": "fastapi_async_katas.engine.explaining",

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from contract_runner import ROOT, load_contract, run_variant
-from fastapi_async_katas.course.listing import load_course
+
 from fastapi_async_katas.course.hints import read_hints
+from fastapi_async_katas.course.listing import load_course
 
 # A variant runs several kata tests, each with its own timeout.
 pytestmark = pytest.mark.timeout(120)

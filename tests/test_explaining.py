@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi_async_katas.engine.explaining import TIMELINE_MAX_ROWS, TIMELINE_WIDTH, block_lines, timeline_lines, unawaited_lines
-from fastapi_async_katas.engine.records import RequestRecord, max_overlap
 from fastapi_async_katas.engine.awaits import Unawaited
+from fastapi_async_katas.engine.explaining import (
+    MISSING_AWAIT,
+    TIMELINE_MAX_ROWS,
+    TIMELINE_WIDTH,
+    block_lines,
+    error_lines,
+    timeline_lines,
+    unawaited_lines,
+)
 from fastapi_async_katas.engine.loopwatch import Block
+from fastapi_async_katas.engine.records import RequestRecord, max_overlap
 from fastapi_async_katas.engine.userfiles import Place
 
 
@@ -107,3 +115,25 @@ def test_time_spent_waiting_for_a_cpu_core_is_called_out(tmp_path):
     lines = block_lines([block], relative_to=str(tmp_path))
     assert lines[-2].startswith("      (800 ms of that wall time the loop thread was ready but waited for a CPU core")
     assert lines[-1] == "      CPU time about equal to wall time: the loop was busy computing, so nothing else could run."
+
+
+def test_a_route_that_returned_a_coroutine_is_said_to_miss_an_await():
+    async def fetch():
+        return {}
+
+    coroutine = fetch()
+    try:
+        iter(coroutine)
+    except TypeError as exc:
+        error = exc
+    finally:
+        coroutine.close()
+    broken = RequestRecord(1, "GET", "/orders/1", fired=0.0, started=0.0, finished=0.1, done=0.1, status=500, error=error)
+    lines = error_lines([broken])
+    assert lines[:2] == ["Errors raised by the app:", "  GET /orders/1 → TypeError: 'coroutine' object is not iterable"]
+    assert MISSING_AWAIT in lines
+
+
+def test_other_errors_are_not_said_to_miss_an_await():
+    broken = RequestRecord(1, "GET", "/x", fired=0.0, started=0.0, finished=0.1, done=0.1, status=500, error=KeyError("price"))
+    assert MISSING_AWAIT not in error_lines([broken])

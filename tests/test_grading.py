@@ -7,11 +7,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from fakecourse import APP_BROKEN, APP_OK, make_course
-from fastapi_async_katas.pytest_plugin import reporter, session
+
 from fastapi_async_katas.course.progress import STATE_FILE
 from fastapi_async_katas.course.report import FAILING, MISSING, SOLVED, TestRecord, kata_status, run_figures, write_report
+from fastapi_async_katas.pytest_plugin import reporter, session
 
 QUIET_PLUGINS = "-p no:hypothesispytest -p no:benchmark"
 

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from fakecourse import make_course
-from fastapi_async_katas.commands import listing, reset
-from fastapi_async_katas.course import shipped
+
+from fastapi_async_katas.commands import listing
 from fastapi_async_katas.course.listing import Kata
 from fastapi_async_katas.course.progress import BACKUPS_DIR, MISSING_NOTE, STATE_FILE, ProgressFile, load
 from fastapi_async_katas.course.summary import ALL_SOLVED, COURSE_PROGRESS, KataResult, course_lines, next_kata

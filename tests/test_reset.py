@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from fakecourse import make_course
+
 from fastapi_async_katas.commands import listing, reset
 from fastapi_async_katas.course import shipped
 from fastapi_async_katas.course.progress import BACKUPS_DIR, load, unused_path

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from fakecourse import make_course
-from fastapi_async_katas.course.hints import parse_reveal, RevealError
+
+from fastapi_async_katas.course.hints import RevealError, parse_reveal
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from fakecourse import make_course
+
 from fastapi_async_katas.course import hints
 from fastapi_async_katas.course.listing import Kata
 from fastapi_async_katas.course.progress import STATE_FILE, ProgressFile

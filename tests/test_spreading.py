@@ -6,8 +6,8 @@ import gc
 import types
 
 import pytest
-
 from fakecourse import make_course
+
 from fastapi_async_katas.pytest_plugin import spreading
 
 

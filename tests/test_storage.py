@@ -11,8 +11,8 @@ import pytest
 
 from fastapi_async_katas.engine.firing import serve
 from fastapi_async_katas.engine.judging import KataFailure, Run
-from fastapi_async_katas.engine.records import RequestRecord
 from fastapi_async_katas.engine.loading import load_app
+from fastapi_async_katas.engine.records import RequestRecord
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.storage import ENV_VAR, FEW_READS, LOOP_BLOCKED, READS_IN_TURN, SLOW_PROBE, SlowStorage
 

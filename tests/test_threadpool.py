@@ -15,12 +15,7 @@ from _pytest.pytester import LineMatcher
 from fastapi_async_katas.engine.firing import serve
 from fastapi_async_katas.engine.judging import KataFailure
 from fastapi_async_katas.engine.loading import load_app
-from fastapi_async_katas.engine.threadpool import (
-    IN_TURN,
-    WAVES,
-    Borrow,
-    ThreadpoolWatch,
-)
+from fastapi_async_katas.engine.threadpool import IN_TURN, WAVES, Borrow, ThreadpoolWatch
 from fastapi_async_katas.engine.threadpool_text import sparkline
 from fastapi_async_katas.engine.userfiles import UserFiles
 

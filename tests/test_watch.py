@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from fastapi_async_katas.course.listing import Kata
-from fastapi_async_katas.course.progress import FAILING, SOLVED, KataProgress, ProgressFile
 from fastapi_async_katas.commands.watch import find_root, main
 from fastapi_async_katas.commands.watching import screen
 from fastapi_async_katas.commands.watching.changes import Changed, Debounce, FileWatch, WatchNotice, is_relevant, polling_reason
 from fastapi_async_katas.commands.watching.choosing import choose_next, known_results, newest_change, solved_on_record
 from fastapi_async_katas.commands.watching.keys import HINT, NEXT, QUIT, RERUN, action_of, cbreak
 from fastapi_async_katas.commands.watching.spare import WARM_MODULES, warm_modules
+from fastapi_async_katas.course.listing import Kata
+from fastapi_async_katas.course.progress import FAILING, SOLVED, KataProgress, ProgressFile
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = [Kata("01_first", "The first one"), Kata("02_second", "The second one"), Kata("03_third", "The third one")]

@@ -13,8 +13,8 @@ import sys
 import textwrap
 
 import pytest
-
 from fakecourse import make_course
+
 from fastapi_async_katas.pytest_plugin.watchdog import HUNG_REPORT, Watchdog
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="stops a process with SIGSTOP")

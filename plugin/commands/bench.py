@@ -23,20 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi_async_katas.commands.benchserver import (
-    CATALOG,
-    DATABASE,
-    HOST,
-    AppServer,
-    BenchError,
-    start_catalog,
-)
-from fastapi_async_katas.course.listing import (
-    Kata,
-    find_course_root,
-    find_kata,
-    load_course,
-)
+
+from fastapi_async_katas.commands.benchserver import CATALOG, DATABASE, HOST, AppServer, BenchError, start_catalog
+from fastapi_async_katas.course.listing import Kata, find_course_root, find_kata, load_course
 from fastapi_async_katas.course.shipped import NoShippedVersion, find_shipped
 
 DEFAULT_CLIENTS = 20

@@ -91,6 +91,7 @@ def serve_main(argv: list[str]) -> int:
     parser.add_argument("--world", action="append", default=[])
     args = parser.parse_args(argv)
     import uvicorn
+
     from fastapi_async_katas.engine.loading import load_app
     from fastapi_async_katas.world.database import ENV_VAR, Database
 

@@ -8,18 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi_async_katas.course.hints import read_hints
-from fastapi_async_katas.course.listing import (
-    KATAS_DIR,
-    Kata,
-    find_course_root,
-    load_course,
-)
+from fastapi_async_katas.course.listing import KATAS_DIR, Kata, find_course_root, load_course
 from fastapi_async_katas.course.progress import SOLVED, ProgressFile, load
-from fastapi_async_katas.course.summary import (
-    SOLVED_MARK,
-    UNSOLVED_MARK,
-    progress_lines,
-)
+from fastapi_async_katas.course.summary import SOLVED_MARK, UNSOLVED_MARK, progress_lines
 
 NOT_STARTED_MARK, RESET_MARK, NEXT_POINTER = "·", "↺", "→"
 LIST_TITLE = "FastAPI Async Katas: your progress"

@@ -20,12 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi_async_katas.engine.explaining import (
-    block_lines,
-    error_lines,
-    timeline_lines,
-    unawaited_lines,
-)
+from fastapi_async_katas.engine.explaining import block_lines, error_lines, timeline_lines, unawaited_lines
 from fastapi_async_katas.engine.firing import Settings, StartupError, serve
 from fastapi_async_katas.engine.judging import Run
 from fastapi_async_katas.engine.loopwatch import Block

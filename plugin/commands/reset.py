@@ -13,14 +13,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from fastapi_async_katas.course.listing import (
-    KATAS_DIR,
-    Kata,
-    course_listing,
-    find_course_root,
-    find_kata,
-    load_course,
-)
+from fastapi_async_katas.course.listing import KATAS_DIR, Kata, course_listing, find_course_root, find_kata, load_course
 from fastapi_async_katas.course.progress import BACKUPS_DIR, load, unused_path
 from fastapi_async_katas.course.shipped import NoShippedVersion, find_shipped
 

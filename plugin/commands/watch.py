@@ -16,35 +16,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fastapi_async_katas.commands.watching import screen
-from fastapi_async_katas.commands.watching.changes import (
-    Changed,
-    Debounce,
-    FileWatch,
-    WatchNotice,
-    is_relevant,
-    polling_reason,
-)
+from fastapi_async_katas.commands.watching.changes import Changed, Debounce, FileWatch, WatchNotice, is_relevant, polling_reason
 from fastapi_async_katas.commands.watching.choosing import choose_next, known_results
-from fastapi_async_katas.commands.watching.keys import (
-    HINT,
-    NEXT,
-    QUIT,
-    RERUN,
-    Key,
-    KeysClosed,
-    cbreak,
-    start_reading,
-)
+from fastapi_async_katas.commands.watching.keys import HINT, NEXT, QUIT, RERUN, Key, KeysClosed, cbreak, start_reading
 from fastapi_async_katas.commands.watching.runs import Run, Runner
 from fastapi_async_katas.course import progress
-from fastapi_async_katas.course.listing import (
-    KATAS_DIR,
-    CourseError,
-    Kata,
-    course_listing,
-    find_kata,
-    load_course,
-)
+from fastapi_async_katas.course.listing import KATAS_DIR, CourseError, Kata, course_listing, find_kata, load_course
 
 DESCRIPTION = "Run the first kata you have not solved, run it again each time you save a file in it, and move on when it passes."
 KATA_HELP = "start at this kata (01, 1 or 01_blocking_db) instead of the first one not solved"

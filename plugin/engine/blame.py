@@ -25,33 +25,32 @@ _EXCUSED_CODES = frozenset({threading.Thread.start.__code__, BaseSubprocessTrans
 _RESUME = dis.opmap["RESUME"]
 
 
-def frame_of(tid: int) -> FrameType | None:
-    """The innermost frame of thread `tid`, read with no garbage collection meanwhile.
+def copy_stack_of(tid: int) -> Stack:
+    """The stack of thread `tid` as it is now, innermost frame first, copied with no garbage
+    collection meanwhile.
 
-    `sys._current_frames()` holds CPython's lock on the list of threads while it makes frame
-    objects. A collection started by one of those allocations would run Python code (a GC
-    callback, a finalizer) that may let go of the GIL with that lock still held; a thread that
-    then starts or ends (taking the GIL, then the lock) would wait for the lock forever, and
-    this thread for the GIL: a deadlock no signal can end. Python code that turns collection
-    back on from another thread in this instant is not guarded against.
+    Reading another thread's frames makes frame objects for them (`sys._current_frames()`,
+    `f_back`). A collection started by one of those allocations runs Python code (a GC
+    callback, a finalizer) that may let go of the GIL in the middle of it. Then the other
+    thread runs on: it may return from the very frame being made (which then points into
+    memory that thread reuses, and the interpreter crashes), or start or end a thread while
+    `sys._current_frames()` holds the lock on the list of threads (a deadlock no signal can
+    end). With collection off, no Python code runs inside those calls, and the copy is of one
+    moment. Python code that turns collection back on from another thread in this instant is
+    not guarded against.
     """
-    if not gc.isenabled():
-        return sys._current_frames().get(tid)
+    enabled = gc.isenabled()
     gc.disable()
     try:
-        return sys._current_frames().get(tid)
+        frame: FrameType | None = sys._current_frames().get(tid)
+        found = []
+        while frame is not None:
+            found.append((frame.f_code, frame.f_lasti))
+            frame = frame.f_back
+        return tuple(found)
     finally:
-        gc.enable()
-
-
-def copy_stack(frame: FrameType | None) -> Stack:
-    """The stack as it is now. Reading attributes never lets go of the GIL, so the copy is of
-    one moment, and stays true after the loop thread moves on."""
-    found = []
-    while frame is not None:
-        found.append((frame.f_code, frame.f_lasti))
-        frame = frame.f_back
-    return tuple(found)
+        if enabled:
+            gc.enable()
 
 
 def blamed_place(stack: Stack, user_files: UserFiles, step_code: CodeType) -> Place | None:

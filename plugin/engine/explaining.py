@@ -15,6 +15,7 @@ from fastapi_async_katas.engine.userfiles import Place, UserFiles
 TIMELINE_WIDTH = 48
 TIMELINE_MAX_ROWS = 24
 WAIT, BUSY, STUCK = "·", "█", "?"
+MISSING_AWAIT = "    The route returned a coroutine object instead of its result: an `await` is missing."
 
 
 class Explained(Protocol):
@@ -178,7 +179,7 @@ def error_lines(requests: Sequence[RequestRecord], user_files: UserFiles | None 
         if place is not None:
             lines += ["  " + line for line in place_lines(place)]
         if "'coroutine' object" in key:
-            lines.append("    The route returned a coroutine object instead of its result: an `await` is missing.")
+            lines.append(MISSING_AWAIT)
     return lines
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 import httpx
+
 from fastapi_async_katas.engine.awaits import UnawaitedCatcher
 from fastapi_async_katas.engine.explaining import raised_at
 from fastapi_async_katas.engine.judging import Run

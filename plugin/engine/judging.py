@@ -147,17 +147,21 @@ class Run:
         self._expect_finished()
         return self
 
-    def expect_max_latency(self, seconds: float, *, while_: str = "") -> "Run":
-        """Every request was answered within `seconds` (a one-sided bound: give it a wide margin)."""
+    def expect_max_latency(self, seconds: float, *, while_: str = "", because: str = "") -> "Run":
+        """Every request was answered within `seconds` (a one-sided bound: give it a wide margin).
+
+        `while_` says what else was going on; `because` says where the bound comes from.
+        """
         __tracebackhide__ = True
         self._expect_finished()
         slowest = max(self.requests, key=lambda r: r.latency_s or 0.0)
         if (slowest.latency_s or 0.0) >= seconds:
             context = f" while {while_}" if while_ else ""
+            why = f" ({because})" if because else ""
             self.fail(
                 f"{slowest.label} took {slowest.latency_s:.2f} s{context}.",
                 measured=[f"slowest {slowest.label}: {slowest.latency_s:.2f} s"],
-                expected=[f"every {slowest.label} answered in under {seconds:g} s"],
+                expected=[f"every {slowest.label} answered in under {seconds:.2f} s{why}"],
             )
         return self
 

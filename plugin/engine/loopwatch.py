@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi_async_katas.engine.blame import Stack, blamed_place, copy_stack, frame_of
+from fastapi_async_katas.engine.blame import Stack, blamed_place, copy_stack_of
 from fastapi_async_katas.engine.clocks import ReadyClock
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
@@ -256,7 +256,7 @@ class LoopWatch:
             # Each sample takes the GIL from the loop thread, and gives it back only when this
             # thread gets a CPU again: in a long step, fewer samples will do.
             wait = min(max(interval, running * SLOWDOWN), MAX_INTERVAL_S)
-            stack = copy_stack(frame_of(self._tid))
+            stack = copy_stack_of(self._tid)
             if self._step is not step:
                 continue
             self._weigh(step, stack, now, ready, sample_after)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
+
 from fastapi_async_katas.engine.loans import Borrow, Wave, waves_of
 from fastapi_async_katas.engine.threadpool_text import threadpool_lines
 from fastapi_async_katas.engine.userfiles import Place, UserFiles

@@ -9,6 +9,7 @@ In a course (the root's pyproject.toml lists `[[tool.katas.course]]`) it also br
 from __future__ import annotations
 
 import pytest
+
 from fastapi_async_katas.course.listing import has_course
 
 pytest_plugins = [

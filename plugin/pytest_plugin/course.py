@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from fastapi_async_katas.course import hints
 from fastapi_async_katas.course.listing import CourseError, load_course
 from fastapi_async_katas.course.progress import STATE_FILE

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from _pytest._code.code import ReprFileLocation
+
 from fastapi_async_katas.engine.firing import StartupError
 from fastapi_async_katas.engine.judging import KataFailure
 from fastapi_async_katas.engine.loading import KataLoadError

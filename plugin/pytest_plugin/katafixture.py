@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fastapi_async_katas.course.listing import Kata
 from fastapi_async_katas.engine.firing import Harness, Settings, serve
 from fastapi_async_katas.engine.judging import Run

@@ -6,6 +6,7 @@ They hold in any project: a course's katas and a project's own tests alike.
 from __future__ import annotations
 
 import pytest
+
 from fastapi_async_katas.engine.firing import Settings
 
 TIMEOUT_HELP = "seconds a request may take before it counts as hung (default: 5)"

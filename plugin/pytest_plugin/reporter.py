@@ -7,17 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from fastapi_async_katas.course import hints
 from fastapi_async_katas.course.listing import Kata
 from fastapi_async_katas.course.progress import ProgressFile
 from fastapi_async_katas.course.progress import load as load_progress
-from fastapi_async_katas.course.report import (
-    TestRecord,
-    build_report,
-    database_figures,
-    run_figures,
-    write_report,
-)
+from fastapi_async_katas.course.report import TestRecord, build_report, database_figures, run_figures, write_report
 from fastapi_async_katas.course.summary import KataResult, course_lines
 from fastapi_async_katas.pytest_plugin.explained import ExplainedFailure
 from fastapi_async_katas.pytest_plugin.session import RUNS_KEY, SESSION_KEY, KataSession

@@ -12,14 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from fastapi_async_katas.course import hints
-from fastapi_async_katas.course.listing import (
-    KATAS_DIR,
-    CourseError,
-    Kata,
-    expand_argument,
-    kata_of_path,
-)
+from fastapi_async_katas.course.listing import KATAS_DIR, CourseError, Kata, expand_argument, kata_of_path
 from fastapi_async_katas.course.progress import ProgressFile
 from fastapi_async_katas.course.report import TestRecord
 from fastapi_async_katas.course.summary import KataResult

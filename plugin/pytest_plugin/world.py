@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+
 from fastapi_async_katas.engine.threadpool import ThreadpoolWatch
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.database import ENV_VAR as DATABASE_ENV_VAR

@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from fastapi_async_katas.engine.explaining import (
-    BUSY,
-    STUCK,
-    TIMELINE_MAX_ROWS,
-    TIMELINE_WIDTH,
-    place_lines,
-)
+from fastapi_async_katas.engine.explaining import BUSY, STUCK, TIMELINE_MAX_ROWS, TIMELINE_WIDTH, place_lines
 from fastapi_async_katas.engine.userfiles import Place
 from fastapi_async_katas.world.upstream.calls import Call
 

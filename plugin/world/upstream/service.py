@@ -21,10 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi_async_katas.engine.loopback import (
-    LoopbackServer,
-    counting_protocol,
-)
+from fastapi_async_katas.engine.loopback import LoopbackServer, counting_protocol
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.upstream.calls import (
     Call,

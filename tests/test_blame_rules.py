@@ -1,0 +1,136 @@
+"""The rules that keep blame honest: time that is not the user's code's doing is never pinned on it.
+
+Each test runs one loop step of about 150 ms (against a 50 ms threshold) in which the user's
+code, in a file of its own, plays a small part; the rest is a library's, a collection's, or a
+new thread's getting started. None of it may come out as a block of the user's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import textwrap
+import threading
+import time
+from pathlib import Path
+from types import ModuleType
+
+from fastapi_async_katas.engine.loopwatch import LoopWatch
+from fastapi_async_katas.engine.userfiles import UserFiles
+
+LONG_S = 0.15
+
+
+def user_module(folder: Path, source: str) -> ModuleType:
+    path = folder / "usercode.py"
+    path.write_text(textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(f"usercode_{id(folder)}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def watch_one_step(folder: Path, step) -> LoopWatch:
+    """Run `step` as one callback of a fresh event loop, watched with the user's files in `folder`."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        loop.call_soon(lambda: (step(), done.set_result(None)))
+        await done
+
+    watch = LoopWatch(UserFiles.under([folder]), block_ms=50.0)
+    with watch:
+        asyncio.run(main())
+    return watch
+
+
+def test_a_step_slow_in_library_code_is_not_pinned_on_a_user_line_that_ran_for_a_moment(tmp_path):
+    user = user_module(
+        tmp_path,
+        """
+        import time
+
+        def tally():
+            deadline = time.thread_time() + 0.01
+            while time.thread_time() < deadline:
+                pass
+        """,
+    )
+
+    def library_step() -> None:
+        time.sleep(0.03)  # past the sampler's first 20 ms, which are nobody's
+        user.tally()  # 10 ms of the user's code: less than half the 50 ms threshold
+        time.sleep(LONG_S)
+
+    watch = watch_one_step(tmp_path, library_step)
+    assert watch.blocks == []
+
+
+def test_a_garbage_collection_is_never_the_users_block(tmp_path):
+    user = user_module(
+        tmp_path,
+        """
+        import gc
+
+        def tidy():
+            gc.collect()
+        """,
+    )
+    on_loop = threading.get_ident()
+
+    def slow_collection(phase: str, info: dict) -> None:
+        # Inside the collection as the watch times it: its own callback ran just before.
+        if phase == "start" and threading.get_ident() == on_loop:
+            time.sleep(LONG_S)
+
+    def step() -> None:
+        gc.callbacks.append(slow_collection)
+        try:
+            user.tidy()
+        finally:
+            gc.callbacks.remove(slow_collection)
+
+    watch = watch_one_step(tmp_path, step)
+    assert watch.blocks == []
+
+
+class _SlowToStart(threading.Thread):
+    """A thread that takes 150 ms to get going, as a new thread does on a machine whose GIL or
+    CPUs are busy: `start()` waits for it all that time."""
+
+    def _bootstrap_inner(self) -> None:
+        time.sleep(LONG_S)
+        super()._bootstrap_inner()
+
+
+def test_waiting_for_a_new_thread_to_start_is_never_the_users_block(tmp_path):
+    user = user_module(
+        tmp_path,
+        """
+        def spawn(thread_class):
+            worker = thread_class(target=lambda: None)
+            worker.start()
+            return worker
+        """,
+    )
+    started = []
+    watch = watch_one_step(tmp_path, lambda: started.append(user.spawn(_SlowToStart)))
+    started[0].join()
+    assert watch.blocks == []
+
+
+def test_the_same_steps_are_blamed_once_the_user_code_itself_waits(tmp_path):
+    """The other side of the rules above: a long wait in the user's own line is a block."""
+    user = user_module(
+        tmp_path,
+        """
+        import time
+
+        def wait():
+            time.sleep(0.15)
+        """,
+    )
+    watch = watch_one_step(tmp_path, user.wait)
+    assert [(Path(b.place.file).name, b.place.line, b.kind) for b in watch.blocks] == [("usercode.py", 5, "io")]
