@@ -14,7 +14,8 @@ from fastapi_async_katas.engine.judging import KataFailure, Run
 from fastapi_async_katas.engine.loading import load_app
 from fastapi_async_katas.engine.records import RequestRecord
 from fastapi_async_katas.engine.userfiles import UserFiles
-from fastapi_async_katas.world.storage import ENV_VAR, FEW_READS, LOOP_BLOCKED, READS_IN_TURN, SLOW_PROBE, SlowStorage
+from fastapi_async_katas.world.storage import ENV_VAR, SlowStorage
+from fastapi_async_katas.world.storage_checks import FEW_READS, LOOP_BLOCKED, READS_IN_TURN, SLOW_PROBE
 
 LATENCY_S = 0.2
 

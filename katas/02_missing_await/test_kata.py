@@ -12,20 +12,20 @@ def new_order() -> dict:
     return {"product_id": random.choice([1, 2, 3]), "quantity": random.randint(1, 9)}
 
 
-async def test_an_accepted_order_is_stored_in_the_database(kata, db):
+async def test_an_accepted_order_is_stored_in_the_database_before_the_201(kata, db):
     order = new_order()
+    # What the database holds for the order at the very moment the desk sends its answer.
+    when_answered = db.when_answered(ORDER_SQL, lambda body: (body["id"],))
     async with kata.serve() as desk:
-        run = await desk.fire("POST", "/orders", json=order)
+        run = await desk.fire("POST", "/orders", json=order, on_answer=when_answered)
     run.expect_status(201)
     order_id = run.json()[0]["id"]
+    stored = [(order["product_id"], order["quantity"])]
     db.expect_rows(
-        run,
-        ORDER_SQL,
-        (order_id,),
-        [(order["product_id"], order["quantity"])],
-        headline=f"POST /orders answered 201, but order {order_id} never reached the database.",
+        run, ORDER_SQL, (order_id,), stored, headline=f"POST /orders answered 201, but order {order_id} never reached the database."
     )
     run.expect_all_awaited()
+    db.expect_stored_before_answer(run, when_answered, stored, what="order")
     db.expect_no_loop_queries(run)
 
 

@@ -26,6 +26,7 @@ async def test_an_invoice_issued_a_moment_ago_can_be_downloaded(kata, storage):
     async with kata.serve() as billing:
         storage.put(f"invoices/{number}.json", json.dumps(invoice))
         run = await billing.fire("GET", f"/invoices/{number}")
+    storage.expect_served(run, f"invoices/{number}.json")
     run.expect_status(200).expect_json(with_total(invoice))
     storage.expect_reads(run, at_least=1)
 

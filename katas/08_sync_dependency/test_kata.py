@@ -231,4 +231,4 @@ async def test_key_lookups_leave_the_event_loop_free(kata, db):
     run.expect_status(200)
     db.expect_queries(run, at_least=2 * len(run.requests))
     db.expect_no_loop_queries(run)
-    run.expect_in_flight(at_least=len(run.requests) // 4)
+    db.expect_queries_together(run, at_least=len(run.requests) // 4, matching="api_keys", what="key lookups")

@@ -7,10 +7,11 @@ import random
 from collections import Counter
 from dataclasses import replace
 
-CONCURRENT = 200
+CONCURRENT = 100
 VAT_RATE = 0.20
-# Answered in turn, 200 lookups would take 20 s; together they keep dozens of queries in flight.
-DATABASE_OVERLAP = 10
+# Answered in turn, 100 lookups would take 10 s. Side by side they keep several queries in flight
+# at the database, whatever the thread pool they wait in (the smallest default has 5 threads).
+DATABASE_OVERLAP = 5
 
 NESTED_LOOP = [
     "This request was being handled on the event loop's thread, and that loop was busy running it.",
@@ -56,16 +57,6 @@ def expect_every_lookup_answered(run) -> None:
     )
 
 
-def expect_database_overlap(db, run, *, at_least: int) -> None:
-    __tracebackhide__ = True
-    if db.peak_in_flight < at_least:
-        run.fail(
-            f"The database never had more than {db.peak_in_flight} of the {len(run.requests)} lookups in flight at once.",
-            measured=[f"at most {db.peak_in_flight} queries in flight at the database; all took {run.wall_s:.2f} s"],
-            expected=[f"at least {at_least} queries in flight together: the lookups wait on the database side by side"],
-        )
-
-
 async def test_a_price_includes_vat_and_an_unknown_product_is_404(kata, db):
     net = set_net_price(db, 2)
     async with kata.serve() as shop:
@@ -76,7 +67,7 @@ async def test_a_price_includes_vat_and_an_unknown_product_is_404(kata, db):
     missing.expect_status(404)
 
 
-async def test_two_hundred_lookups_at_once_all_succeed(kata, db):
+async def test_a_hundred_lookups_at_once_all_succeed(kata, db):
     net = set_net_price(db, 1)
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/prices/1", n=CONCURRENT)
@@ -84,4 +75,4 @@ async def test_two_hundred_lookups_at_once_all_succeed(kata, db):
     run.expect_json(gross(1, net))
     db.expect_queries(run, at_least=CONCURRENT)
     db.expect_no_loop_queries(run)
-    expect_database_overlap(db, run, at_least=DATABASE_OVERLAP)
+    db.expect_queries_together(run, at_least=DATABASE_OVERLAP, what="price lookups")

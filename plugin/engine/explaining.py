@@ -97,6 +97,33 @@ def timeline_lines(requests: Sequence[RequestRecord], began: float, ended: float
     return lines
 
 
+def span_lines(title: str, noun: str, spans: Sequence[tuple[str, float, float | None, str]], began: float, ended: float) -> list[str]:
+    """One row per span (label, start, end or None if still going, outcome) on a run's time axis:
+    `█` while it lasted. Used for what a world part saw: calls to an upstream, database queries."""
+    ended = max([ended, *(end for _, _, end, _ in spans if end is not None)])
+    span = max(ended - began, 1e-6)
+    shown, note = list(spans), ""
+    if len(shown) > TIMELINE_MAX_ROWS:
+        step = len(shown) / TIMELINE_MAX_ROWS
+        shown = [spans[int(i * step)] for i in range(TIMELINE_MAX_ROWS)]
+        note = f", {TIMELINE_MAX_ROWS} of {len(spans)} shown"
+    width = max(len(label) for label, _, _, _ in shown)
+
+    def col(t: float) -> int:
+        return min(TIMELINE_WIDTH - 1, max(0, int((t - began) / span * TIMELINE_WIDTH)))
+
+    lines = [f"{title} (one row per {noun}{note}; {BUSY} in flight; 0 to {span:.2f} s):"]
+    for label, start, end, outcome in shown:
+        cells = [" "] * TIMELINE_WIDTH
+        for i in range(col(start), col(end if end is not None else ended) + 1):
+            cells[i] = BUSY
+        if end is None:
+            cells[-1] = STUCK
+        took = f"{end - start:5.2f} s" if end is not None else "   -   "
+        lines.append(f"  {label:<{width}} |{''.join(cells)}| {took}  {outcome}".rstrip())
+    return lines
+
+
 def block_lines(blocks: Sequence[Block], relative_to: str | None = None) -> list[str]:
     """Blocked loop steps, grouped by the line they were blamed on."""
     groups: dict[Place | None, list[Block]] = defaultdict(list)

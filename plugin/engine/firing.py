@@ -11,7 +11,7 @@ import asyncio
 import contextvars
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -31,6 +31,9 @@ ASGIApp = Any
 BASE_URL = "http://testserver"
 
 _current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar("_current", default=None)
+# Called the moment the app sends the last byte of an answer, before any background work runs.
+OnAnswer = Callable[[RequestRecord, bytes], None]
+_on_answer: contextvars.ContextVar[OnAnswer | None] = contextvars.ContextVar("_on_answer", default=None)
 
 
 def current_request() -> RequestRecord | None:
@@ -79,10 +82,11 @@ class Harness:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         stagger_s: float = 0.0,
+        on_answer: OnAnswer | None = None,
     ) -> Run:
         """Send `n` identical requests at once (or `stagger_s` apart) and measure them."""
         return await self.fire_many(
-            [(method, path, json) for _ in range(n)], headers=headers, params=params, stagger_s=stagger_s
+            [(method, path, json) for _ in range(n)], headers=headers, params=params, stagger_s=stagger_s, on_answer=on_answer
         )
 
     async def fire_many(
@@ -93,18 +97,21 @@ class Harness:
         params: Mapping[str, Any] | None = None,
         stagger_s: float = 0.0,
         at: Sequence[float] | None = None,
+        on_answer: OnAnswer | None = None,
     ) -> Run:
         """Send several requests, each `(method, path, json_body)`, concurrently.
 
         By default all go at once; `stagger_s` spaces them evenly, and `at` gives each its own
-        send time in seconds from the start of the burst.
+        send time in seconds from the start of the burst. `on_answer(record, body)` is called,
+        on the loop, the moment the app sends the last byte of each answer: before any work the
+        app left for after the response (a database read there shows what was stored in time).
         """
         records = [RequestRecord(i + 1, m.upper(), p) for i, (m, p, _) in enumerate(requests)]
         delays = list(at) if at is not None else [i * stagger_s for i in range(len(requests))]
         begin = time.perf_counter()
         tasks = []
         for record, (_, _, body), delay in zip(records, requests, delays):
-            tasks.append(asyncio.create_task(self._send(record, body, headers, params, begin, delay)))
+            tasks.append(asyncio.create_task(self._send(record, body, headers, params, begin, delay, on_answer)))
         deadline = self.settings.request_timeout_s + max(delays, default=0.0)
         self.watch.deadline = begin + deadline  # past it, a stuck step is interrupted at once
         done, pending = await asyncio.wait(tasks, timeout=deadline)
@@ -150,10 +157,12 @@ class Harness:
         params: Mapping[str, Any] | None,
         fired_at: float,
         delay: float,
+        on_answer: OnAnswer | None,
     ) -> None:
         if delay:
             await asyncio.sleep(delay)
         _current.set(record)
+        _on_answer.set(on_answer)
         # The burst is sent at once; a task that only gets to run later was kept waiting by the loop.
         record.fired = fired_at + delay
         response = await self.client.request(record.method, record.path, json=body, headers=headers, params=params)
@@ -169,8 +178,20 @@ class Harness:
             return
         scope = {**scope, "state": dict(self._lifespan.state)}
         record.started = time.perf_counter()
+        on_answer = _on_answer.get()
+        parts: list[bytes] = []
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+                if not message.get("more_body", False) and record.answered is None:
+                    record.answered = time.perf_counter()
+                    if on_answer is not None:
+                        on_answer(record, b"".join(parts))
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, sending)
         except Exception as exc:
             record.error = exc
             raise

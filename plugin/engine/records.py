@@ -12,13 +12,15 @@ from fastapi_async_katas.engine.userfiles import Place
 
 @dataclass
 class RequestRecord:
-    """One request: when it was sent, when the app started and finished it, what came back."""
+    """One request: when it was sent, when the app started it, sent its last byte of answer and
+    finished (background work included), when the client had it, and what came back."""
 
     index: int
     method: str
     path: str
     fired: float | None = None
     started: float | None = None
+    answered: float | None = None
     finished: float | None = None
     done: float | None = None
     status: int | None = None

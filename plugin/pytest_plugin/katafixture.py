@@ -58,3 +58,45 @@ def kata(request: pytest.FixtureRequest) -> KataUnderTest:
     return under_test
 
 
+
+
+# -- the default every kata test keeps ---------------------------------------------------------
+
+LOOP_MAY_BLOCK = "loop_may_block"
+LOOP_MAY_BLOCK_HELP = (
+    f"{LOOP_MAY_BLOCK}(reason): this kata test does not check that the app's code left the event loop free; "
+    "the reason says why"
+)
+EVERY_TEST_CHECKS = (
+    "Every kata test that fires requests checks this, whatever else it is about: no step of the event loop "
+    "may be held up by your code while it serves them."
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", LOOP_MAY_BLOCK_HELP)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Once a kata test has passed its own checks: its requests never blocked the event loop,
+    unless the test waives that with `@pytest.mark.loop_may_block(reason=...)`."""
+    result = yield
+    runs = item.stash.get(RUNS_KEY, None)
+    if not runs or _waived(item):
+        return result
+    blocked = [run for run in runs if run.blocks]
+    if blocked:
+        worst = max(blocked, key=lambda run: max(b.wall_ms for b in run.blocks))
+        worst.expect_no_blocks(extra=[EVERY_TEST_CHECKS])
+    return result
+
+
+def _waived(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker(LOOP_MAY_BLOCK)
+    if marker is None:
+        return False
+    reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+    if not str(reason).strip():
+        pytest.fail(f"@pytest.mark.{LOOP_MAY_BLOCK} needs a reason: say why this test may let the loop be blocked", pytrace=False)
+    return True

@@ -19,6 +19,7 @@ from fastapi_async_katas.engine.threadpool import ThreadpoolWatch
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.database import ENV_VAR as DATABASE_ENV_VAR
 from fastapi_async_katas.world.database import Database
+from fastapi_async_katas.world.httpclients import HttpClientWatch
 from fastapi_async_katas.world.storage import ENV_VAR as STORAGE_ENV_VAR
 from fastapi_async_katas.world.storage import SlowStorage
 from fastapi_async_katas.world.upstream import HOST, Catalog, Upstream
@@ -109,3 +110,10 @@ async def threadpool(request: pytest.FixtureRequest) -> AsyncIterator[Threadpool
         yield watch
     finally:
         watch.detach()
+
+
+@pytest.fixture
+def http_clients(request: pytest.FixtureRequest) -> Iterator[HttpClientWatch]:
+    """Count the httpx clients the app builds during the test, where, and what each cost."""
+    with HttpClientWatch(user_files_for(request)).installed() as watch:
+        yield watch

@@ -16,11 +16,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fastapi_async_katas.engine.records import max_overlap
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
+from fastapi_async_katas.world.database_checks import DatabaseChecks, LoopQuery, QueryRecord
 
 ENV_VAR = "SHOP_DATABASE"
 DEFAULT_LATENCY_S = 0.1
@@ -57,18 +58,11 @@ API_KEYS = [
 _original_connect = sqlite3.connect
 
 
-@dataclass(frozen=True)
-class LoopQuery:
-    """A query that ran on an event loop's thread, blocking it."""
+class Database(DatabaseChecks):
+    """A seeded SQLite file whose queries each wait `latency_s`, as if the server were remote.
 
-    place: Place | None
-    sql: str
-    wall_ms: float
-    cpu_ms: float
-
-
-class Database:
-    """A seeded SQLite file whose queries each wait `latency_s`, as if the server were remote."""
+    `log` holds every query's round trip, in the order they came back.
+    """
 
     def __init__(self, path: Path, *, latency_s: float = DEFAULT_LATENCY_S, user_files: UserFiles | None = None) -> None:
         self.path = Path(path)
@@ -79,6 +73,7 @@ class Database:
         self.peak_in_flight = 0
         self.total_queries = 0
         self.loop_queries: list[LoopQuery] = []
+        self.log: list[QueryRecord] = []
         self._seed()
 
     def _seed(self) -> None:
@@ -101,46 +96,18 @@ class Database:
             self.peak_in_flight = self.in_flight
             self.total_queries = 0
             self.loop_queries = []
+            self.log = []
 
-    # -- checks -----------------------------------------------------------------------
-    def expect_queries(self, run: Any, *, at_least: int) -> None:
-        """The app queried the database at least this many times (no cache, no skipped work)."""
-        __tracebackhide__ = True
-        if self.total_queries < at_least:
-            run.fail(
-                f"{len(run.requests)} requests made only {self.total_queries} database "
-                f"quer{'y' if self.total_queries == 1 else 'ies'}.",
-                measured=[f"{self.total_queries} {'query' if self.total_queries == 1 else 'queries'} reached the database"],
-                expected=[f"each request reads fresh data from the database: at least {at_least} queries"],
-                show_timeline=False,
-            )
+    # -- what the database saw ------------------------------------------------------------
+    def queries_between(self, start: float, end: float, matching: str = "") -> list[QueryRecord]:
+        """The queries (whose SQL holds `matching`) in flight at some moment between `start` and `end`."""
+        with self._lock:
+            return [q for q in self.log if q.started <= end and q.finished >= start and matching in q.sql]
 
-    def expect_rows(self, run: Any, sql: str, params: tuple[Any, ...], expected: list[tuple[Any, ...]], *, headline: str) -> None:
-        """The database holds exactly `expected` for this query (read directly, after the run)."""
-        __tracebackhide__ = True
-        rows = self.query(sql, params)
-        if rows != expected:
-            run.fail(
-                headline,
-                measured=[f"the database holds {_rows_text(rows)}"],
-                expected=[f"it holds {_rows_text(expected)}"],
-                show_timeline=False,
-            )
-
-    def expect_no_loop_queries(self, run: Any) -> None:
-        """No query ran on the event loop's thread (a synchronous query inside `async def`)."""
-        __tracebackhide__ = True
-        if self.loop_queries:
-            first = self.loop_queries[0]
-            where = [f"  {first.place.short()} in {first.place.function}()", f"      {first.place.code}"] if first.place else []
-            run.fail(
-                f"{len(self.loop_queries)} database quer{'y' if len(self.loop_queries) == 1 else 'ies'} "
-                "ran on the event loop's thread, blocking it.",
-                measured=[f"{len(self.loop_queries)} synchronous queries on the loop, {first.wall_ms:.0f} ms wall "
-                          f"against {first.cpu_ms:.0f} ms CPU each"],
-                expected=["queries run in a worker thread or through an async driver"],
-                extra=["The query that blocked:", *where],
-            )
+    def peak_between(self, start: float, end: float, matching: str = "") -> int:
+        """The most queries (whose SQL holds `matching`) in flight at one moment between `start` and `end`."""
+        spans = [(max(q.started, start), min(q.finished, end)) for q in self.queries_between(start, end, matching)]
+        return max_overlap(spans)
 
     # -- the driver --------------------------------------------------------------------
     @contextmanager
@@ -163,7 +130,7 @@ class Database:
         finally:
             sqlite3.connect = _original_connect  # type: ignore[assignment]
 
-    def _round_trip(self, sql: str) -> None:
+    def _round_trip(self, sql: str, params: Any = ()) -> None:
         on_loop = asyncio._get_running_loop() is not None
         started, cpu0 = time.perf_counter(), time.thread_time()
         with self._lock:
@@ -175,6 +142,8 @@ class Database:
         finally:
             with self._lock:
                 self.in_flight -= 1
+                shown = tuple(params) if isinstance(params, (tuple, list)) else ()
+                self.log.append(QueryRecord(sql, shown, started, time.perf_counter(), on_loop))
         if on_loop:
             frame = self.user_files.innermost(sys._getframe(2))
             place = Place.of(frame) if frame is not None else None
@@ -182,15 +151,9 @@ class Database:
             self.loop_queries.append(LoopQuery(place, sql, wall_ms, (time.thread_time() - cpu0) * 1000))
 
 
-def _rows_text(rows: list[tuple[Any, ...]]) -> str:
-    if not rows:
-        return "no row"
-    return ", ".join(repr(row) for row in rows)
-
-
 class RemoteCursor(sqlite3.Cursor):
     def execute(self, sql: str, parameters: Any = (), /) -> "RemoteCursor":  # type: ignore[override]
-        self.connection._database._round_trip(sql)  # type: ignore[attr-defined]
+        self.connection._database._round_trip(sql, parameters)  # type: ignore[attr-defined]
         return super().execute(sql, parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> "RemoteCursor":  # type: ignore[override]
@@ -203,7 +166,7 @@ class RemoteConnection(sqlite3.Connection):
         return super().cursor(factory)
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
-        self._database._round_trip(sql)  # type: ignore[attr-defined]
+        self._database._round_trip(sql, parameters)  # type: ignore[attr-defined]
         return super().execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # type: ignore[override]

@@ -18,29 +18,14 @@ import itertools
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fastapi_async_katas.engine.userfiles import display_path
+from fastapi_async_katas.world.storage_checks import FileRead, StorageChecks
 
 ENV_VAR = "SHOP_STORAGE"
 DEFAULT_LATENCY_S = 0.3
 _JOIN_S = 2.0
-
-FEW_READS = "{requests} requests made only {reads} from storage."
-READS_IN_TURN = "The file reads waited on storage {how}."
-SLOW_PROBE = "Even the fastest {probe} took {seconds:.2f} s to answer while files were being read from storage."
-LOOP_BLOCKED = "The event loop was blocked while files were being read from storage."
-
-
-@dataclass(frozen=True)
-class FileRead:
-    """One read the storage served: which file, when the reader opened it, when it got the end."""
-
-    name: str
-    started: float
-    finished: float
 
 
 class _SlowFile:
@@ -85,7 +70,7 @@ class _SlowFile:
             self.storage._serve(self, fd, opened)
 
 
-class SlowStorage:
+class SlowStorage(StorageChecks):
     """A folder on slow storage: reading any file put there waits `latency_s` in the OS.
 
     `put(name, content)` adds or replaces a file. `in_flight`, `peak_in_flight`, `total_reads`
@@ -154,63 +139,6 @@ class SlowStorage:
             self.peak_in_flight = self.in_flight
             self.reads = []
 
-    # -- checks -------------------------------------------------------------------------
-    def expect_reads(self, run: Any, *, at_least: int) -> None:
-        """While `run` lasted, the app read at least this many files (no cache, no skipped work)."""
-        __tracebackhide__ = True
-        count = len(self.reads_between(run.began, run.ended))
-        if count < at_least:
-            run.fail(
-                FEW_READS.format(requests=len(run.requests), reads=_plural(count, "read")),
-                measured=[f"{_plural(count, 'file read')} reached the storage while the requests ran"],
-                expected=[f"each request reads its file from storage: at least {at_least} reads"],
-                show_timeline=False,
-            )
-
-    def expect_reads_together(self, run: Any, *, at_least: int) -> None:
-        """At some moment during `run`, at least this many file reads were waiting on storage together."""
-        __tracebackhide__ = True
-        peak = self.peak_between(run.began, run.ended)
-        if peak < at_least:
-            run.fail(
-                READS_IN_TURN.format(how="one after another" if peak <= 1 else "mostly in turn"),
-                measured=[f"at most {_plural(peak, 'read')} in flight at once; all {len(run.requests)} requests took {run.wall_s:.2f} s"],
-                expected=[f"at least {at_least} reads waiting on storage at the same time"],
-            )
-
-    def expect_responsive(self, run: Any, *, probe: str = "/health", within_s: float = 0.1) -> None:
-        """Requests for `probe` were answered within `within_s` while files were being read,
-        and no step of the event loop was blocked by the app's code.
-
-        The fastest probe is judged, so one probe slowed by a busy machine does not fail a
-        correct app; an app that blocks the loop on every read slows them all.
-        """
-        __tracebackhide__ = True
-        probes = [r for r in run.requests if r.path == probe]
-        if not probes:
-            raise ValueError(f"the run has no request for {probe!r} to judge; fire some with the others")
-        latencies = [r.latency_s for r in probes if r.latency_s is not None]
-        fastest = min(latencies) if latencies else float("inf")
-        if fastest <= within_s and not run.blocks:
-            return
-        label = f"{probes[0].method} {probe}"
-        reads = len(self.reads_between(run.began, run.ended))
-        measured = [f"{_plural(len(probes), label + ' probe')} answered in {_seconds_list(latencies)}, "
-                    f"while {_plural(reads, 'file')} were read from storage"]
-        if run.blocks:
-            longest = max(b.wall_ms for b in run.blocks)
-            times = "once" if len(run.blocks) == 1 else f"{len(run.blocks)} times"
-            measured.append(f"the event loop was blocked {times}, the longest for {longest:.0f} ms")
-        headline = SLOW_PROBE.format(probe=label, seconds=fastest) if fastest > within_s else LOOP_BLOCKED
-        which = _and_list([f"#{r.index}" for r in probes])
-        run.fail(
-            headline,
-            extra=[f"In the timeline below, {which} {'is the probe' if len(probes) == 1 else 'are the probes'} ({label})."],
-            measured=measured,
-            expected=[f"{label} answers within {within_s:.2f} s, even while files are being read",
-                      f"no step of the event loop longer than {run.block_ms:.0f} ms"],
-        )
-
     # -- the world's side ---------------------------------------------------------------
     def _serve(self, slow: _SlowFile, fd: int, opened: float) -> None:
         with self._lock:
@@ -263,17 +191,3 @@ class SlowStorage:
 
     def __repr__(self) -> str:
         return f"SlowStorage({display_path(str(self.root))!r}, latency_s={self.latency_s}, files={len(self._files)})"
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _seconds_list(values: list[float]) -> str:
-    if not values:
-        return "no time at all (none answered)"
-    return _and_list([f"{v:.2f} s" for v in sorted(values)])
-
-
-def _and_list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi_async_katas.world.upstream.calls import Reply, UpstreamRequest
@@ -41,6 +41,11 @@ class Catalog(Upstream):
         self.route("GET", "/stock/{product_id}", self._stock)
         self.route("GET", "/prices/{product_id}", self._price)
         self.route("GET", "/reviews/{product_id}", self._reviews)
+
+    def restock(self, product_id: int, available: int) -> Product:
+        """Change what the catalogue reports as available for a product, from now on."""
+        product = self.products[product_id] = replace(self.products[product_id], available=available)
+        return product
 
     def _product(self, request: UpstreamRequest) -> Product | None:
         raw = request.params["product_id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from fastapi_async_katas.engine.explaining import BUSY, STUCK, TIMELINE_MAX_ROWS, TIMELINE_WIDTH, place_lines
+from fastapi_async_katas.engine.explaining import place_lines, span_lines
 from fastapi_async_katas.engine.userfiles import Place
 from fastapi_async_katas.world.upstream.calls import Call
 
@@ -128,29 +128,8 @@ class UpstreamChecks:
         calls = self.calls
         if not calls:
             return [f"The {self.name} received no calls."]
-        ended = max([ended, *(c.finished for c in calls if c.finished is not None)])
-        span = max(ended - began, 1e-6)
-        shown, note = calls, ""
-        if len(calls) > TIMELINE_MAX_ROWS:
-            step = len(calls) / TIMELINE_MAX_ROWS
-            shown = [calls[int(i * step)] for i in range(TIMELINE_MAX_ROWS)]
-            note = f", {TIMELINE_MAX_ROWS} of {len(calls)} shown"
-        width = max(len(c.label) for c in shown)
-
-        def col(t: float) -> int:
-            return min(TIMELINE_WIDTH - 1, max(0, int((t - began) / span * TIMELINE_WIDTH)))
-
-        lines = [f"Calls the {self.name} received (one row per call{note}; {BUSY} in flight; 0 to {span:.2f} s):"]
-        for c in shown:
-            cells = [" "] * TIMELINE_WIDTH
-            for i in range(col(c.started), col(c.finished if c.finished is not None else ended) + 1):
-                cells[i] = BUSY
-            if c.finished is None:
-                cells[-1] = STUCK
-            took = f"{c.duration_s:5.2f} s" if c.duration_s is not None else "   -   "
-            result = c.outcome if c.status is None else f"{c.status}" + ("" if c.outcome == "answered" else f" ({c.outcome})")
-            lines.append(f"  {c.label:<{width}} |{''.join(cells)}| {took}  {result}")
-        return lines
+        spans = [(c.label, c.started, c.finished, _outcome(c)) for c in calls]
+        return span_lines(f"Calls the {self.name} received", "call", spans, began, ended)
 
     def waiting_lines(self, calls: Sequence[Call] | None = None) -> list[str]:
         """The lines of the app that waited for each call, where known; calls that waited at the same lines share a row."""
@@ -168,6 +147,12 @@ class UpstreamChecks:
             for place in places:
                 lines += ["  " + line for line in place_lines(place)]
         return lines
+
+
+def _outcome(call: Call) -> str:
+    if call.status is None:
+        return call.outcome
+    return f"{call.status}" + ("" if call.outcome == "answered" else f" ({call.outcome})")
 
 
 def _blocks(*blocks: list[str]) -> list[str]:
