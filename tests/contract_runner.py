@@ -34,6 +34,9 @@ class VariantResult:
     outcomes: dict[str, str] = field(default_factory=dict)
     output: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    cores: int | None = None
+    # Whether anything in the run asked how many cores the machine has (a default executor does).
+    asked_for_cores: bool = False
 
     def failed(self, test: str) -> bool:
         return self.outcomes.get(test) == "failed"
@@ -58,21 +61,65 @@ class _Collector:
                 self.result.output[name] = self.result.output.get(name, "") + str(report.longrepr)
 
 
-def run_variant(variant: Variant) -> VariantResult:
-    """Run one variant's tests in this process; its output goes nowhere, its failures are kept."""
+@contextlib.contextmanager
+def _cores(count: int, result: VariantResult) -> Any:
+    """Make this process report `count` cores, noting whether anything asks."""
+    names = [n for n in ("cpu_count", "process_cpu_count") if hasattr(os, n)]
+    originals = {n: getattr(os, n) for n in names}
+
+    def faked() -> int:
+        result.asked_for_cores = True
+        return count
+
+    for name in names:
+        setattr(os, name, faked)
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(os, name, original)
+
+
+def run_variant(variant: Variant, cores: int | None = None) -> VariantResult:
+    """Run one variant's tests in this process; its output goes nowhere, its failures are kept.
+
+    With `cores`, the process reports that many cores meanwhile (`os.cpu_count()`), as a
+    machine of that size would: a default executor sizes itself from it.
+    """
     import pytest
 
     collector = _Collector()
+    collector.result.cores = cores
     target = f"{variant.kata_dir}/test_kata.py::{variant.test}" if variant.test else variant.kata_dir
     # Without the unraisable-exception plugin, the session does not end by collecting garbage
     # across this whole process (every module, every test collected), twice per variant.
-    args = [target, f"--kata-app={variant.app}", "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--color=no"]
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.chdir(ROOT):
+    settings = ["-c", str(ROOT / "pyproject.toml"), f"--rootdir={ROOT}"]
+    args = [target, *settings, f"--kata-app={variant.app}", "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--color=no"]
+    faked = _cores(cores, collector.result) if cores is not None else contextlib.nullcontext()
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.chdir(ROOT), faked:
         try:
             collector.result.exit_code = int(pytest.main(args, plugins=[collector]))
         except BaseException as exc:  # a crashing variant is a failed contract test, not a crashed run
             collector.result.error = f"{type(exc).__name__}: {exc}"
     return collector.result
+
+
+FEWEST_CORES, MOST_CORES = 1, 64
+
+
+def run_on_any_machine(variant: Variant) -> VariantResult:
+    """Run a variant as on a one-core machine, and, if anything asked how many cores there are,
+    again as on a 64-core one: the verdict must not change with the machine's size."""
+    few = run_variant(variant, cores=FEWEST_CORES)
+    if not few.asked_for_cores:
+        return few
+    many = run_variant(variant, cores=MOST_CORES)
+    if few.outcomes != many.outcomes:
+        few.error = (
+            f"{variant.name}: the verdict changes with the machine's core count: "
+            f"with {FEWEST_CORES} core {few.outcomes}, with {MOST_CORES} cores {many.outcomes}"
+        )
+    return few
 
 
 @dataclass

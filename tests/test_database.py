@@ -4,6 +4,7 @@ they happen, with a tripwire on every query made on an event loop's thread."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import time
@@ -11,9 +12,12 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
+from fastapi import BackgroundTasks, FastAPI
 
+from fastapi_async_katas import KataFailure, serve
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.database import PRODUCTS, Database
+from fastapi_async_katas.world.database_checks import SERIALIZED
 
 HERE = UserFiles.under([Path(__file__).parent])
 
@@ -110,3 +114,81 @@ def test_the_driver_is_put_back_when_the_database_is_done(tmp_path):
         read_stock(db, 1)
     read_stock(db, 1)
     assert db.total_queries == 1
+
+
+# -- the checks, against apps that use the database well and badly --------------------------
+
+
+def lookup_app(style: str) -> FastAPI:
+    app = FastAPI()
+    lock = asyncio.Lock()
+
+    def read(product_id: int) -> int:
+        conn = sqlite3.connect(os.environ["SHOP_DATABASE"])
+        try:
+            return conn.execute("SELECT stock FROM products WHERE id = ?", (product_id,)).fetchone()[0]
+        finally:
+            conn.close()
+
+    @app.get("/products/{product_id}")
+    async def product(product_id: int):
+        if style == "in turn":
+            async with lock:
+                return {"stock": await asyncio.to_thread(read, product_id)}
+        return {"stock": await asyncio.to_thread(read, product_id)}
+
+    return app
+
+
+@pytest.fixture
+def shop_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    db = Database(tmp_path / "shop.db", latency_s=0.1, user_files=HERE)
+    monkeypatch.setenv("SHOP_DATABASE", str(db.path))
+    with db.installed():
+        yield db
+
+
+async def test_queries_that_take_turns_behind_a_lock_fail_with_the_requests_in_the_app_together(shop_db):
+    async with serve(lookup_app("in turn"), user_files=HERE) as harness:
+        run = await harness.fire("GET", "/products/1", n=5)
+    with pytest.raises(KataFailure) as failure:
+        shop_db.expect_queries_together(run, at_least=3, what="lookups")
+    text = str(failure.value)
+    assert text.startswith("The database received the 5 lookups one after another.")
+    assert "at most 1 of them in flight at the database at once" in text
+    assert SERIALIZED.format(in_app=5) in text
+    assert "Queries the database received (one row per query" in text
+
+
+async def test_queries_side_by_side_pass(shop_db):
+    async with serve(lookup_app("together"), user_files=HERE) as harness:
+        run = await harness.fire("GET", "/products/1", n=5)
+    shop_db.expect_queries_together(run, at_least=3, what="lookups")
+
+
+async def test_a_row_written_after_the_answer_fails_with_how_late_it_came(shop_db):
+    app = FastAPI()
+
+    def save(order_id: str) -> None:
+        conn = sqlite3.connect(os.environ["SHOP_DATABASE"])
+        with conn:
+            conn.execute("INSERT INTO orders VALUES (?, 1, 2)", (order_id,))
+        conn.close()
+
+    @app.post("/orders", status_code=201)
+    async def create(background: BackgroundTasks):
+        background.add_task(save, "o-1")
+        return {"id": "o-1"}
+
+    sql = "SELECT product_id, quantity FROM orders WHERE id = ?"
+    when_answered = shop_db.when_answered(sql, lambda body: (body["id"],))
+    async with serve(app, user_files=HERE) as harness:
+        run = await harness.fire("POST", "/orders", on_answer=when_answered)
+    run.expect_status(201)
+    assert shop_db.query(sql, ("o-1",)) == [(1, 2)]  # stored, but too late
+    with pytest.raises(KataFailure) as failure:
+        shop_db.expect_stored_before_answer(run, when_answered, [(1, 2)], what="order")
+    text = str(failure.value)
+    assert text.startswith("POST /orders answered 201 before order o-1 was stored.")
+    assert "the database held no row for order o-1" in text
+    assert "came back from the database 0.1" in text

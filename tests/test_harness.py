@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import BackgroundTasks, FastAPI, Request
 
 from fastapi_async_katas import KataFailure, serve
 from fastapi_async_katas.engine.firing import Settings, StartupError
@@ -210,3 +210,26 @@ async def test_a_slow_answer_fails_the_latency_bound_and_says_how_slow():
     run.expect_max_latency(5.0)
     with pytest.raises(KataFailure, match=r"GET / took 0\.\d\d s while a report ran\.\n  measured: slowest GET /: 0\.\d\d s\n  expected: every GET / answered in under 0\.10 s"):
         run.expect_max_latency(0.1, while_="a report ran")
+
+
+async def test_on_answer_sees_each_answer_before_the_work_left_for_after_it():
+    app = FastAPI()
+    done: list[int] = []
+
+    @app.post("/orders")
+    async def create(n: int, background: BackgroundTasks):
+        background.add_task(done.append, n)
+        return {"n": n}
+
+    saved_when_answered: dict[int, bool] = {}
+
+    def on_answer(record, body: bytes) -> None:
+        n = int(body.decode().split(":")[1].rstrip("}"))
+        saved_when_answered[n] = n in done
+
+    async with serve(app, user_files=HERE, settings=QUICK) as harness:
+        run = await harness.fire_many([("POST", "/orders?n=1", None), ("POST", "/orders?n=2", None)], on_answer=on_answer)
+    assert saved_when_answered == {1: False, 2: False}
+    assert sorted(done) == [1, 2]
+    for record in run.requests:
+        assert record.started <= record.answered <= record.finished

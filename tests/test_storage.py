@@ -15,7 +15,14 @@ from fastapi_async_katas.engine.loading import load_app
 from fastapi_async_katas.engine.records import RequestRecord
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.storage import ENV_VAR, SlowStorage
-from fastapi_async_katas.world.storage_checks import FEW_READS, LOOP_BLOCKED, READS_IN_TURN, SLOW_PROBE
+from fastapi_async_katas.world.storage_checks import (
+    FEW_READS,
+    LOOP_BLOCKED,
+    NOT_FOUND_BUT_THERE,
+    NOT_REGULAR,
+    READS_IN_TURN,
+    SLOW_PROBE,
+)
 
 LATENCY_S = 0.2
 
@@ -190,3 +197,21 @@ async def test_a_blocking_read_in_async_code_is_blamed_on_its_line_as_waiting(sl
     assert [b.place.line for b in run.blocks if b.place] in ([10], [10, 10])
     assert all(b.kind == "io" and b.wall_ms >= LATENCY_S * 1000 * 0.9 for b in run.blocks)
     assert slow.peak_between(run.began, run.ended) == 1
+
+
+def test_a_404_for_a_file_that_is_there_says_why_it_may_have_been_missed(slow):
+    slow.put("invoices/INV-7.json", "{}")
+    record = RequestRecord(1, "GET", "/invoices/INV-7", fired=0.0, started=0.0, finished=0.01, done=0.01, status=404)
+    run = Run([record], 0.0, 0.01, [], [], timeout_s=5.0, block_ms=50.0)
+    with pytest.raises(KataFailure) as failure:
+        slow.expect_served(run, "invoices/INV-7.json")
+    text = str(failure.value)
+    assert text.startswith(NOT_FOUND_BUT_THERE.format(label="GET /invoices/INV-7", name="invoices/INV-7.json"))
+    assert "the app never read it" in text and NOT_REGULAR in text
+    slow.expect_served(run, "invoices/INV-8.json")  # not on the storage: a 404 is right
+
+
+def test_a_regular_file_check_is_false_on_the_storage_but_the_file_exists_and_reads(slow):
+    path = slow.put("invoices/INV-9.json", "{}")
+    assert path.exists() and not path.is_file()
+    assert read_in_thread(path)[0] == "{}"

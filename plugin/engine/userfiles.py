@@ -46,6 +46,11 @@ def _is_user_file(roots: tuple[str, ...], filename: str) -> bool:
     return not _in_library_folder(path)
 
 
+def is_plugin_file(filename: str) -> bool:
+    """Whether `filename` is one of this plugin's own modules."""
+    return os.path.realpath(filename).startswith(_PLUGIN_DIR)
+
+
 def _in_library_folder(path: str) -> bool:
     return any(part in _LIBRARY_FOLDERS for part in Path(path).parts)
 

@@ -13,12 +13,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import httpx
 
 from fastapi_async_katas.engine.explaining import place_lines
-from fastapi_async_katas.engine.userfiles import Place, UserFiles
+from fastapi_async_katas.engine.userfiles import Place, UserFiles, is_plugin_file
+
+
+def _builder(frame: FrameType | None, user_files: UserFiles) -> FrameType | None:
+    """The user's frame that built the client, unless this plugin built it (the harness's own)."""
+    while frame is not None:
+        if is_plugin_file(frame.f_code.co_filename):
+            return None
+        if frame.f_code.co_filename in user_files:
+            return frame
+        frame = frame.f_back
+    return None
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,7 @@ class HttpClientWatch:
         def __init__(client: Any, *args: Any, **kwargs: Any) -> None:
             cpu0 = time.thread_time()
             original(client, *args, **kwargs)
-            frame = watch.user_files.innermost(sys._getframe(1))
+            frame = _builder(sys._getframe(1), watch.user_files)
             if frame is not None:
                 cpu_ms = (time.thread_time() - cpu0) * 1000
                 watch.built.append(ClientBuilt(f"httpx.{name}", Place.of(frame), time.perf_counter(), cpu_ms))

@@ -1,0 +1,51 @@
+"""The contract runner proves verdicts do not change with the machine's core count."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+from contract_runner import MOST_CORES, Variant, run_on_any_machine, run_variant
+
+SIZED_BY_CORES = """
+import asyncio
+import os
+
+
+async def test_a_pool_sized_by_the_machine():
+    loop = asyncio.get_running_loop()
+    workers = await loop.run_in_executor(None, lambda: loop._default_executor._max_workers)
+    assert workers == {expected}
+"""
+NOT_ASKING = """
+def test_nothing_about_cores():
+    assert True
+"""
+
+
+def variant_of(tmp_path: Path, source: str) -> Variant:
+    folder = tmp_path / "variant"
+    folder.mkdir()
+    (folder / "test_sized.py").write_text(textwrap.dedent(source))
+    app = folder / "app.py"
+    app.write_text("app = None\n")
+    return Variant("sized", str(folder), str(app))
+
+
+def test_a_variant_runs_as_on_one_core_and_says_that_it_asked(tmp_path):
+    result = run_variant(variant_of(tmp_path, SIZED_BY_CORES.format(expected="min(32, 1 + 4)")), cores=1)
+    assert result.outcomes == {"test_a_pool_sized_by_the_machine": "passed"}
+    assert result.asked_for_cores and result.cores == 1
+    assert os.cpu_count.__name__ == "cpu_count"  # the process's own answer is put back afterwards
+
+
+def test_a_verdict_that_changes_with_the_core_count_is_an_error(tmp_path):
+    result = run_on_any_machine(variant_of(tmp_path, SIZED_BY_CORES.format(expected=5)))
+    assert result.outcomes == {"test_a_pool_sized_by_the_machine": "passed"}
+    assert f"the verdict changes with the machine's core count: with 1 core {{'test_a_pool_sized_by_the_machine': 'passed'}}, with {MOST_CORES} cores {{'test_a_pool_sized_by_the_machine': 'failed'}}" in result.error
+
+
+def test_a_variant_that_never_asks_runs_once(tmp_path):
+    result = run_on_any_machine(variant_of(tmp_path, NOT_ASKING))
+    assert not result.asked_for_cores and not result.error
