@@ -15,6 +15,8 @@ PYPROJECT = """
 asyncio_mode = "auto"
 asyncio_default_fixture_loop_scope = "function"
 addopts = "--import-mode=importlib"
+# Its katas' apps are not started on a real server: tests/test_server_start.py turns it on.
+katas_server_check = false
 
 [[tool.katas.course]]
 folder = "01_alpha"

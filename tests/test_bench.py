@@ -5,6 +5,7 @@ No figure is checked against another: speed belongs in the bench's output, not i
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from fastapi_async_katas.commands import bench
 from fastapi_async_katas.commands.bench import CURRENT, SAME_AS_SHIPPED, SHIPPED, SOLUTION, Figures, plan, table_lines
+from fastapi_async_katas.commands.benchserver import AppServer, BenchError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,3 +93,14 @@ def test_clients_and_seconds_must_be_positive(args, monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         bench.main(args)
     assert exit_.value.code == 2
+
+
+def test_an_app_that_needs_a_loop_at_import_is_a_row_that_says_so(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("import anyio.to_thread\nanyio.to_thread.current_default_thread_limiter().total_tokens = 200\n")
+    with AppServer(app, (), dict(os.environ), tmp_path) as server:
+        with pytest.raises(BenchError) as failure:
+            server.wait_until_up()
+    message = str(failure.value)
+    assert "did not start" in message and "app.py:2: this line needs a running event loop" in message
+    assert "Traceback" not in message

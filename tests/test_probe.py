@@ -147,6 +147,10 @@ def test_a_bad_target_exits_2_and_says_what_is_wrong(capsys, monkeypatch, target
         ("app = (\n", "broken.py:1: SyntaxError: '(' was never closed"),
         ("import no_such_library\n", "importing {path} raised ModuleNotFoundError: No module named 'no_such_library' at {path}:1"),
         ("raise RuntimeError('no config')\n", "importing {path} raised RuntimeError: no config at {path}:1"),
+        (
+            "import anyio.to_thread\nanyio.to_thread.current_default_thread_limiter().total_tokens = 200\n",
+            "{path}:2: this line needs a running event loop, but a server imports your app before it starts one.",
+        ),
     ],
 )
 def test_an_app_that_cannot_be_imported_exits_2_with_the_line(capsys, tmp_path, monkeypatch, source, message):

@@ -92,7 +92,7 @@ def serve_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     import uvicorn
 
-    from fastapi_async_katas.engine.loading import load_app
+    from fastapi_async_katas.engine.loading import KataLoadError, load_app
     from fastapi_async_katas.world.database import ENV_VAR, Database
 
     with ExitStack() as stack:
@@ -101,7 +101,11 @@ def serve_main(argv: list[str]) -> int:
             database = Database(folder / "shop.db")
             stack.enter_context(database.installed())
             os.environ[ENV_VAR] = str(database.path)
-        app = load_app(Path(args.serve), "bench_app")
+        try:
+            app = load_app(Path(args.serve), "bench_app")
+        except KataLoadError as exc:
+            print(exc, file=sys.stderr)
+            return 1
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((HOST, 0))

@@ -80,6 +80,9 @@ class Server(uvicorn.Server):
         for connection in list(self.server_state.connections):
             connection.transport.close()
         await asyncio.sleep(0)
+        # As uvicorn's own shutdown ends: the app's lifespan shutdown (a no-op when lifespan is off).
+        if not self.force_exit:
+            await self.lifespan.shutdown()
 
 
 class LoopbackServer:
@@ -129,9 +132,15 @@ class LoopbackServer:
             raise RuntimeError(f"{self.name} was already started")
         self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
         self._thread.start()
-        if not self.server.ready.wait(START_TIMEOUT_S) or self.error is not None:
+        ready = self.server.ready.wait(START_TIMEOUT_S)
+        if not ready or self.error is not None or not self.server.started:
             self.stop()
-            cause = f": {self.error!r}" if self.error else f": not ready within {START_TIMEOUT_S:g} s"
+            if self.error is not None:
+                cause = f": {self.error!r}"
+            elif not ready:
+                cause = f": not ready within {START_TIMEOUT_S:g} s"
+            else:
+                cause = ": its startup failed"
             raise RuntimeError(f"{self.name} did not start{cause}")
         return self
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from fastapi_async_katas.engine.loading import NEEDS_A_LOOP, needs_a_loop
 from fastapi_async_katas.engine.userfiles import UserFiles, display_path
 
 APP_ATTRIBUTE = "app"
@@ -152,6 +153,10 @@ def _import_failure(shown: str, exc: BaseException) -> str:
         where = f"{display_path(exc.filename or shown)}:{exc.lineno}"
         return f"{where}: SyntaxError: {exc.msg}"
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in UserFiles()]
+    if needs_a_loop(exc) and frames:
+        code = f"\n    {frames[-1].line}" if frames[-1].line else ""
+        place = f"{display_path(frames[-1].filename)}:{frames[-1].lineno}"
+        return NEEDS_A_LOOP.format(where=place, code=code, kind=type(exc).__name__, message=exc)
     where = f" at {display_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
     return f"importing {shown} raised {type(exc).__name__}: {exc}{where}"
 

@@ -31,6 +31,7 @@ from fastapi_async_katas.pytest_plugin.world import USER_FILES
 pytest_plugins = [
     "fastapi_async_katas.pytest_plugin.katafixture",
     "fastapi_async_katas.pytest_plugin.reporter",
+    "fastapi_async_katas.pytest_plugin.serverstart",
     "fastapi_async_katas.pytest_plugin.spreading",
     "fastapi_async_katas.pytest_plugin.watchdog",
 ]

@@ -12,8 +12,9 @@ from _pytest._code.code import ReprFileLocation
 from fastapi_async_katas.engine.firing import StartupError
 from fastapi_async_katas.engine.judging import KataFailure
 from fastapi_async_katas.engine.loading import KataLoadError
+from fastapi_async_katas.engine.serverstart import ServerStartFailed
 
-EXPLAINED = (KataFailure, KataLoadError, StartupError)
+EXPLAINED = (KataFailure, KataLoadError, StartupError, ServerStartFailed)
 
 
 @dataclass

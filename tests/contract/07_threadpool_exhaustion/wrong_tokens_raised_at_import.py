@@ -1,0 +1,26 @@
+"""A wrong fix: more threadpool tokens, set at import time. It works inside a test's running loop;
+a server imports the app before any loop runs, so under uvicorn the app cannot even start."""
+
+import os
+import sqlite3
+
+import anyio.to_thread
+from fastapi import FastAPI, HTTPException
+
+DATABASE = os.environ.get("SHOP_DATABASE", "shop.db")
+
+app = FastAPI(title="Stock")
+anyio.to_thread.current_default_thread_limiter().total_tokens = 200
+
+
+@app.get("/products/{product_id}/stock")
+def get_stock(product_id: int):
+    conn = sqlite3.connect(DATABASE)
+    try:
+        row = conn.execute("SELECT name, stock FROM products WHERE id = ?", (product_id,)).fetchone()
+    finally:
+        conn.close()
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such product")
+    name, stock = row
+    return {"id": product_id, "name": name, "stock": stock, "in_stock": stock > 0}
