@@ -26,6 +26,8 @@ class Variant:
     app: str
     test: str = ""
     diagnosis: list[str] = field(default_factory=list)
+    # For a correct fix: what its "passed, but…" note must say (none: it gets no note).
+    note: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -34,6 +36,7 @@ class VariantResult:
     outcomes: dict[str, str] = field(default_factory=dict)
     output: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    notes: list[str] = field(default_factory=list)
     cores: int | None = None
     # Whether anything in the run asked how many cores the machine has (a default executor does).
     asked_for_cores: bool = False
@@ -59,6 +62,8 @@ class _Collector:
                 self.result.outcomes[name] = report.outcome
             if report.failed:
                 self.result.output[name] = self.result.output.get(name, "") + str(report.longrepr)
+            if report.when == "call" and report.passed:
+                self.result.notes += [" ".join(value) for key, value in report.user_properties if key == "passed_but"]
 
 
 @contextlib.contextmanager
@@ -130,6 +135,7 @@ class Contract:
     failing_test: str
     diagnosis: list[str]
     wrong: dict[str, dict[str, Any]]
+    fix: dict[str, dict[str, Any]]
     fixes: list[Path]
     wrongs: list[Path]
 
@@ -144,7 +150,10 @@ class Contract:
         return Variant(f"{self.folder}/shipped", self.kata_dir, app, self.failing_test, self.diagnosis)
 
     def fix_variants(self) -> list[Variant]:
-        return [Variant(f"{self.folder}/{p.stem}", self.kata_dir, str(p)) for p in self.fixes]
+        return [
+            Variant(f"{self.folder}/{p.stem}", self.kata_dir, str(p), note=list(self.fix.get(p.stem, {}).get("note", [])))
+            for p in self.fixes
+        ]
 
     def wrong_variants(self) -> list[Variant]:
         found = []
@@ -171,6 +180,7 @@ def load_contract(folder: str) -> Contract | None:
         failing_test=str(data.get("failing_test", "")),
         diagnosis=[str(d) for d in data.get("diagnosis", [])],
         wrong=dict(data.get("wrong", {})),
+        fix=dict(data.get("fix", {})),
         fixes=sorted(folder_path.glob("fix_*.py")),
         wrongs=sorted(folder_path.glob("wrong_*.py")),
     )

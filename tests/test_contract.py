@@ -65,6 +65,8 @@ def test_every_kata_has_a_contract_with_two_fixes_and_two_wrong_fixes(kata):
     assert len(contract.wrongs) >= 2, f"tests/contract/{kata.folder} needs at least two wrong_*.py"
     unknown = set(contract.wrong) - {p.stem for p in contract.wrongs}
     assert not unknown, f"contract.toml describes wrong fixes that do not exist: {sorted(unknown)}"
+    unknown = set(contract.fix) - {p.stem for p in contract.fixes}
+    assert not unknown, f"contract.toml describes fixes that do not exist: {sorted(unknown)}"
 
 
 @pytest.mark.parametrize("variant", SHIPPED)
@@ -82,6 +84,12 @@ def test_a_correct_fix_passes(variant):
     result = run_on_any_machine(variant)
     assert not result.error, result.error
     assert result.all_passed, f"{variant.name} should pass every test; outcomes: {result.outcomes}\n" + "\n".join(result.output.values())
+    notes = "\n".join(result.notes)
+    if variant.note:
+        missing = [n for n in variant.note if n not in notes]
+        assert not missing, f"{variant.name} passed, but its 'passed, but…' note lacks {missing}: {result.notes}"
+    else:
+        assert not result.notes, f"{variant.name} is a good fix, yet it got a 'passed, but…' note: {result.notes}"
 
 
 @pytest.mark.parametrize("variant", WRONGS)

@@ -13,7 +13,9 @@ from fastapi_async_katas.engine.explaining import (
     unawaited_lines,
 )
 from fastapi_async_katas.engine.loopwatch import Block
+from fastapi_async_katas.engine.misconceptions import WAITED_ON_A_THREAD, YIELD_FIRST
 from fastapi_async_katas.engine.records import RequestRecord, max_overlap
+from fastapi_async_katas.engine.remedies import remedy_for
 from fastapi_async_katas.engine.userfiles import Place
 
 
@@ -70,11 +72,11 @@ def test_blocks_are_grouped_by_line_with_wall_against_cpu(tmp_path):
         "The event loop was blocked 3 times (0.52 s in all), by:",
         "  app.py:4 in report()",
         "      sum(range(10**8))",
-        "      1 block: 300 ms wall against 290 ms CPU (longest 300 ms)",
-        "      CPU time about equal to wall time: the loop was busy computing, so nothing else could run.",
+        "      1 block: 300 ms wall against 290 ms CPU",
+        "      CPU time about equal to the time it ran: the loop was busy computing, so nothing else could run.",
         "  app.py:3 in route()",
         "      time.sleep(1)",
-        "      2 blocks: 120 ms wall each against 2 ms CPU each (longest 120 ms)",
+        "      2 blocks: 100–120 ms wall against 1–2 ms CPU",
         "      wall time far above CPU time: the loop sat waiting (on I/O, a sleep or a lock) and could not serve anyone else.",
     ]
 
@@ -113,8 +115,47 @@ def test_time_spent_waiting_for_a_cpu_core_is_called_out(tmp_path):
     app.write_text("x = sum(range(10**8))\n")
     block = Block(Place(str(app), 1, "report"), 1200, 380, 0.0, waiting_for_cpu_ms=800)
     lines = block_lines([block], relative_to=str(tmp_path))
-    assert lines[-2].startswith("      (800 ms of that wall time the loop thread was ready but waited for a CPU core")
-    assert lines[-1] == "      CPU time about equal to wall time: the loop was busy computing, so nothing else could run."
+    assert lines[-3] == "      1 block: 1200 ms wall against 380 ms CPU"
+    assert lines[-2].startswith("      (of that wall time, the loop thread was ready but waited 800 ms for a CPU core")
+    assert lines[-1] == "      CPU time about equal to the time it ran: the loop was busy computing, so nothing else could run."
+
+
+def test_blocks_that_differ_show_their_range_and_equal_ones_say_each(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("import time\ntime.sleep(0.1)\n")
+    place = Place(str(app), 2, "route")
+    same = block_lines([Block(place, 102, 2, 0.0), Block(place, 102.3, 2.4, 0.2)], relative_to=str(tmp_path))
+    assert same[3] == "      2 blocks: 102 ms wall each against 2 ms CPU each"
+    differ = block_lines([Block(place, 100, 1, 0.0), Block(place, 180, 3, 0.2)], relative_to=str(tmp_path))
+    assert differ[3] == "      2 blocks: 100–180 ms wall against 1–3 ms CPU"
+
+
+def test_cpu_well_below_the_time_it_ran_is_not_called_about_equal(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("x = 1\n")
+    block = Block(Place(str(app), 1, "report"), 200, 120, 0.0)
+    assert block_lines([block], relative_to=str(tmp_path))[-1].startswith("      CPU time most of the time it ran")
+
+
+def test_waiting_on_a_thread_and_yielding_first_are_named_at_the_blamed_line(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text(
+        "async def route(pool):\n"
+        "    await asyncio.sleep(0)\n"
+        "    return pool.submit(work).result()\n"
+    )
+    lines = block_lines([Block(Place(str(app), 3, "route"), 150, 1, 0.0)], relative_to=str(tmp_path))
+    assert lines[-2:] == ["      " + WAITED_ON_A_THREAD, "      " + YIELD_FIRST]
+
+
+def test_the_probe_cites_what_usually_helps_for_the_blamed_call(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("import time\ntime.sleep(0.2)\n")
+    block = Block(Place(str(app), 2, "route"), 200, 1, 0.0)
+    assert block_lines([block], relative_to=str(tmp_path))[-1].startswith("      wall time far above CPU time")
+    assert block_lines([block], relative_to=str(tmp_path), remedies=True)[-1] == (
+        f"      What usually helps (time.sleep): {remedy_for('time.sleep(0.2)', 'io').text}."
+    )
 
 
 def test_a_route_that_returned_a_coroutine_is_said_to_miss_an_await():

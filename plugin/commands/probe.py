@@ -80,7 +80,7 @@ def report_lines(result: ProbeResult, target: str, method: str, path: str, block
     )
     lines.append("")
     if run.blocks:
-        lines += block_lines(run.blocks)
+        lines += block_lines(run.blocks, remedies=True)
         lines += ["", *each_block_lines(run.blocks)]
     else:
         lines.append(NO_BLOCKS.format(block_ms=block_ms))
@@ -90,7 +90,7 @@ def report_lines(result: ProbeResult, target: str, method: str, path: str, block
     if errors:
         lines += ["", *errors]
     if result.startup_blocks:
-        lines += ["", STARTUP_BLOCKS, *["  " + line for line in block_lines(result.startup_blocks)]]
+        lines += ["", STARTUP_BLOCKS, *["  " + line for line in block_lines(result.startup_blocks, remedies=True)]]
     return lines
 
 

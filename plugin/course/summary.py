@@ -11,6 +11,8 @@ SOLVED_MARK, UNSOLVED_MARK = "✔", "✘"
 COURSE_PROGRESS = "{solved} of {total} katas solved."
 NEXT_STEP = "Next: kata {number}, {title}. Edit katas/{folder}/app.py, then run: pytest katas/{number}   (stuck? add --reveal)"
 NEXT_NEW = "Next: kata {number}, {title}. Read katas/{folder}/README.md, then run: pytest katas/{number}"
+PASSED_BUT = "    Passed, but {why}"
+BETTER = "    Better: {better}"
 ALL_SOLVED = "Every kata is solved. Well done! `katas bench 01` shows, in numbers, why the fixes matter."
 
 
@@ -22,6 +24,8 @@ class KataResult:
     failed: int = 0
     skipped: int = 0
     headlines: list[str] = field(default_factory=list)
+    # "Passed, but…": why the fix that passed is the lesser one, and what the better one is.
+    lesser: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def solved(self) -> bool:
@@ -56,6 +60,9 @@ def course_lines(
             status = f"{result.failed} of {total} test{'s' if total != 1 else ''} failing"
         mark = SOLVED_MARK if result.solved else UNSOLVED_MARK
         lines.append(f"{mark} {kata.folder:<{width}}  {kata.title}  [{status}]")
+        if result.solved:
+            for why, better in dict.fromkeys(result.lesser):
+                lines += [PASSED_BUT.format(why=why), BETTER.format(better=better)]
     lines.append("")
     if progress is not None:
         return lines + progress_lines(course, progress, results)

@@ -9,12 +9,16 @@ from typing import Protocol
 
 from fastapi_async_katas.engine.awaits import Unawaited
 from fastapi_async_katas.engine.loopwatch import Block
+from fastapi_async_katas.engine.misconceptions import about_a_block
 from fastapi_async_katas.engine.records import RequestRecord
+from fastapi_async_katas.engine.remedies import remedy_for
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
 TIMELINE_WIDTH = 48
 TIMELINE_MAX_ROWS = 24
 WAIT, BUSY, STUCK = "·", "█", "?"
+CPU_SHARE = 0.5
+ABOUT_EQUAL = 0.8
 MISSING_AWAIT = "    The route returned a coroutine object instead of its result: an `await` is missing."
 
 
@@ -124,8 +128,8 @@ def span_lines(title: str, noun: str, spans: Sequence[tuple[str, float, float | 
     return lines
 
 
-def block_lines(blocks: Sequence[Block], relative_to: str | None = None) -> list[str]:
-    """Blocked loop steps, grouped by the line they were blamed on."""
+def block_lines(blocks: Sequence[Block], relative_to: str | None = None, *, remedies: bool = False) -> list[str]:
+    """Blocked loop steps, grouped by the line they were blamed on; with `remedies`, what usually helps."""
     groups: dict[Place | None, list[Block]] = defaultdict(list)
     for block in blocks:
         groups[block.place].append(block)
@@ -133,35 +137,57 @@ def block_lines(blocks: Sequence[Block], relative_to: str | None = None) -> list
     times = "once" if len(blocks) == 1 else f"{len(blocks)} times"
     lines = [f"The event loop was blocked {times} ({total_s:.2f} s in all), by:"]
     for place, group in sorted(groups.items(), key=lambda kv: -sum(b.wall_ms for b in kv[1])):
-        lines += _one_place(place, group, relative_to)
+        lines += _one_place(place, group, relative_to, remedies)
     return lines
 
 
-def _one_place(place: Place | None, group: list[Block], relative_to: str | None) -> list[str]:
-    wall = sorted(b.wall_ms for b in group)
-    cpu = sorted(b.cpu_ms for b in group)
-    median_wall, median_cpu = wall[len(wall) // 2], cpu[len(cpu) // 2]
-    kind = "cpu" if sum(b.kind == "cpu" for b in group) * 2 > len(group) else "io"
+def figures(values: Sequence[float], what: str = "") -> str:
+    """A few figures in ms as one: `120 ms wall`, `120 ms wall each`, or `95–140 ms wall` when they differ."""
+    low, high = round(min(values)), round(max(values))
+    named = f" {what}" if what else ""
+    if low == high:
+        return f"{low} ms{named}" + (" each" if len(values) > 1 else "")
+    return f"{low}–{high} ms{named}"
+
+
+def group_kind(group: Sequence[Block]) -> str:
+    """The group's kind, from its CPU time against the time its steps had a CPU, summed."""
+    running = sum(max(b.wall_ms - b.waiting_for_cpu_ms, 0.0) for b in group)
+    cpu = sum(b.cpu_ms for b in group)
+    kinds = {b.kind for b in group}
+    if kinds == {"gil"}:
+        return "gil"
+    return "cpu" if running and cpu >= CPU_SHARE * running else "io"
+
+
+def _one_place(place: Place | None, group: list[Block], relative_to: str | None, remedies: bool) -> list[str]:
     lines = place_lines(place, relative_to)
-    each = "" if len(group) == 1 else " each"
     count = "1 block" if len(group) == 1 else f"{len(group)} blocks"
-    lines.append(
-        f"      {count}: {median_wall:.0f} ms wall{each} against {median_cpu:.0f} ms CPU{each} "
-        f"(longest {wall[-1]:.0f} ms)"
-    )
-    waited = sorted(b.waiting_for_cpu_ms for b in group)[len(group) // 2]
-    if waited >= 0.2 * median_wall:
+    lines.append(f"      {count}: {figures([b.wall_ms for b in group], 'wall')} against {figures([b.cpu_ms for b in group], 'CPU')}")
+    waited = [b.waiting_for_cpu_ms for b in group]
+    if max(waited) >= 0.2 * min(b.wall_ms for b in group):
         lines.append(
-            f"      ({waited:.0f} ms of that wall time{' each' if len(group) > 1 else ''} the loop thread was ready "
-            "but waited for a CPU core: this machine is busy, so CPU time is the figure to read.)"
+            f"      (of that wall time, the loop thread was ready but waited {figures(waited)} for a CPU core: "
+            "this machine is busy, so read the CPU time against the time it ran.)"
         )
-    lines.append("      " + kind_text(kind))
+    kind = group_kind(group)
+    lines.append("      " + kind_text(kind, group))
+    lines += ["      " + sentence for sentence in about_a_block(place)]
+    if remedies and place is not None:
+        remedy = remedy_for(place.code, kind)
+        if remedy is not None:
+            lines.append(f"      What usually helps ({remedy.call}): {remedy.text}.")
     return lines
 
 
-def kind_text(kind: str) -> str:
+def kind_text(kind: str, group: Sequence[Block] = ()) -> str:
+    if kind == "gil":
+        return "another thread held the GIL while it computed, and the loop waited for it: threads do not run Python in parallel."
     if kind == "cpu":
-        return "CPU time about equal to wall time: the loop was busy computing, so nothing else could run."
+        running = sum(max(b.wall_ms - b.waiting_for_cpu_ms, 0.0) for b in group)
+        cpu = sum(b.cpu_ms for b in group)
+        share = "about equal to" if not group or cpu >= ABOUT_EQUAL * running else "most of"
+        return f"CPU time {share} the time it ran: the loop was busy computing, so nothing else could run."
     return "wall time far above CPU time: the loop sat waiting (on I/O, a sleep or a lock) and could not serve anyone else."
 
 

@@ -27,12 +27,15 @@ from typing import Any
 import anyio.to_thread
 
 from fastapi_async_katas.engine.loans import Borrow, Wave, waves_of
+from fastapi_async_katas.engine.misconceptions import ONLY_A_BIGGER_LIMIT
 from fastapi_async_katas.engine.threadpool_text import threadpool_lines
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
 WAVES = "{requests} concurrent requests were served in {waves} waves: the threadpool lent at most {peak} worker threads at once."
 IN_TURN = "{requests} concurrent requests were served mostly in turn: their {counted} were in flight at most {in_flight} at a time."
 
+# FastAPI's threadpool: anyio's default thread limiter lends this many tokens.
+DEFAULT_TOKENS = 40
 _DEF_LINE = re.compile(r"^\s*(async\s+)?def\s")
 
 
@@ -134,7 +137,7 @@ class ThreadpoolWatch:
                 measured=[*together, f"the threadpool has {limit:g} tokens and lent at most {peak} at once; "
                                      f"{len(waited)} requests waited for one, up to {longest:.2f} s"],
                 expected=["every request gets a worker thread as soon as it needs one: none waits for a token"],
-                extra=self.lines(run.began, run.ended),
+                extra=[*self.lines(run.began, run.ended), *([""] + [ONLY_A_BIGGER_LIMIT.format(limit=limit)] if limit > DEFAULT_TOKENS else [])],
                 show_timeline=False,
             )
         if in_flight is not None and in_flight < at_least:

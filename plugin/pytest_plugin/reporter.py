@@ -15,6 +15,7 @@ from fastapi_async_katas.course.progress import load as load_progress
 from fastapi_async_katas.course.report import TestRecord, build_report, database_figures, run_figures, write_report
 from fastapi_async_katas.course.summary import KataResult, course_lines
 from fastapi_async_katas.pytest_plugin.explained import ExplainedFailure
+from fastapi_async_katas.pytest_plugin.katafixture import LESSER_FIX
 from fastapi_async_katas.pytest_plugin.session import RUNS_KEY, SESSION_KEY, KataSession
 from fastapi_async_katas.pytest_plugin.world import DATABASE_KEY
 
@@ -114,6 +115,7 @@ class CourseReporter:
             result.headlines.append(getattr(crash, "message", "") or report.nodeid)
         elif report.when == "call" and report.passed:
             result.passed += 1
+            result.lesser += [tuple(value) for name, value in report.user_properties if name == LESSER_FIX]
         elif report.skipped:
             result.skipped += 1
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from fastapi_async_katas.engine.loopstarts import LoopStarts
 from fastapi_async_katas.engine.threadpool import ThreadpoolWatch
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.database import ENV_VAR as DATABASE_ENV_VAR
@@ -116,4 +117,11 @@ async def threadpool(request: pytest.FixtureRequest) -> AsyncIterator[Threadpool
 def http_clients(request: pytest.FixtureRequest) -> Iterator[HttpClientWatch]:
     """Count the httpx clients the app builds during the test, where, and what each cost."""
     with HttpClientWatch(user_files_for(request)).installed() as watch:
+        yield watch
+
+
+@pytest.fixture
+def loop_starts(request: pytest.FixtureRequest) -> Iterator[LoopStarts]:
+    """Record every event loop the app's code starts of its own during the test (`asyncio.run`, say)."""
+    with LoopStarts(user_files_for(request)).installed() as watch:
         yield watch

@@ -8,12 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi_async_katas.engine.explaining import span_lines
+from fastapi_async_katas.engine.misconceptions import IN_TURN
 from fastapi_async_katas.engine.userfiles import Place
 
-SERIALIZED = (
-    "The requests were in the app together ({in_app} at once), but their queries took turns at the database: "
-    "something lets only one through at a time (a lock, a pool of one thread, one shared connection)."
-)
+SERIALIZED = IN_TURN.replace("{what}", "their queries")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi_async_katas.engine.misconceptions import IN_TURN
+from fastapi_async_katas.engine.records import max_overlap
+
 FEW_READS = "{requests} requests made only {reads} from storage."
 READS_IN_TURN = "The file reads waited on storage {how}."
 SLOW_PROBE = "Even the fastest {probe} took {seconds:.2f} s to answer while files were being read from storage."
@@ -69,10 +72,12 @@ class StorageChecks:
         __tracebackhide__ = True
         peak = self.peak_between(run.began, run.ended)
         if peak < at_least:
+            in_app = max_overlap((r.started, r.finished or run.ended) for r in run.requests if r.started is not None and "/health" not in r.path)
             run.fail(
                 READS_IN_TURN.format(how="one after another" if peak <= 1 else "mostly in turn"),
                 measured=[f"at most {_plural(peak, 'read')} in flight at once; all {len(run.requests)} requests took {run.wall_s:.2f} s"],
                 expected=[f"at least {at_least} reads waiting on storage at the same time"],
+                extra=[IN_TURN.format(in_app=in_app, what="their reads")] if in_app >= at_least else [],
             )
 
     def expect_responsive(self, run: Any, *, probe: str = "/health", within_s: float = 0.1) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from fastapi_async_katas.engine.explaining import place_lines, span_lines
+from fastapi_async_katas.engine.misconceptions import IN_TURN, ONE_BY_ONE
 from fastapi_async_katas.engine.userfiles import Place
 from fastapi_async_katas.world.upstream.calls import Call
 
@@ -74,7 +75,7 @@ class UpstreamChecks:
                     f"at least {at_least} calls in flight at the same moment, so the wait is about "
                     "as long as the slowest call, not the sum of them all"
                 ],
-                extra=_blocks(self.call_lines(run.began, run.ended) if show_calls else [], self.waiting_lines()),
+                extra=_blocks(self._wrong_turn(run, done, at_least), self.call_lines(run.began, run.ended) if show_calls else [], self.waiting_lines()),
             )
         if at_most is not None and peak > at_most:
             run.fail(
@@ -122,6 +123,14 @@ class UpstreamChecks:
         one = f"the {len(run.requests)} requests" if len(run.requests) > 1 else run.requests[0].label
         return [f"the calls took {sum(durations):.2f} s added up, the slowest {max(durations):.2f} s; "
                 f"{one} took {run.wall_s:.2f} s"]
+
+    def _wrong_turn(self, run: "Run", calls: Sequence[Call], at_least: int) -> list[str]:
+        """The misconception the calls in turn point to, if one does."""
+        if len(run.requests) == 1 and len(calls) > 1:
+            return [ONE_BY_ONE]
+        if run.max_in_flight >= at_least:
+            return [IN_TURN.format(in_app=run.max_in_flight, what=f"their calls to the {self.name}")]
+        return []
 
     def call_lines(self, began: float, ended: float) -> list[str]:
         """One row per call on the run's time axis: `█` while this service was working on it."""
