@@ -233,3 +233,17 @@ async def test_on_answer_sees_each_answer_before_the_work_left_for_after_it():
     assert sorted(done) == [1, 2]
     for record in run.requests:
         assert record.started <= record.answered <= record.finished
+
+
+async def test_each_request_of_a_burst_may_carry_headers_of_its_own():
+    app = FastAPI()
+
+    @app.get("/whoami")
+    async def whoami(request: Request):
+        return {"key": request.headers.get("x-api-key"), "agent": request.headers.get("user-agent")}
+
+    async with serve(app, user_files=HERE, settings=QUICK) as harness:
+        run = await harness.fire_many(
+            [("GET", "/whoami", None, {"X-API-Key": "key-foo"}), ("GET", "/whoami", None)], headers={"User-Agent": "shop"}
+        )
+    assert run.json() == [{"key": "key-foo", "agent": "shop"}, {"key": None, "agent": "shop"}]

@@ -91,7 +91,7 @@ class Harness:
 
     async def fire_many(
         self,
-        requests: list[tuple[str, str, Any]],
+        requests: Sequence[tuple[str, str, Any] | tuple[str, str, Any, Mapping[str, str]]],
         *,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
@@ -99,19 +99,21 @@ class Harness:
         at: Sequence[float] | None = None,
         on_answer: OnAnswer | None = None,
     ) -> Run:
-        """Send several requests, each `(method, path, json_body)`, concurrently.
+        """Send several requests, each `(method, path, json_body)` or `(method, path, json_body,
+        headers)`, concurrently; a request's own headers go over the shared `headers`.
 
         By default all go at once; `stagger_s` spaces them evenly, and `at` gives each its own
         send time in seconds from the start of the burst. `on_answer(record, body)` is called,
         on the loop, the moment the app sends the last byte of each answer: before any work the
         app left for after the response (a database read there shows what was stored in time).
         """
-        records = [RequestRecord(i + 1, m.upper(), p) for i, (m, p, _) in enumerate(requests)]
+        records = [RequestRecord(i + 1, request[0].upper(), request[1]) for i, request in enumerate(requests)]
         delays = list(at) if at is not None else [i * stagger_s for i in range(len(requests))]
         begin = time.perf_counter()
         tasks = []
-        for record, (_, _, body), delay in zip(records, requests, delays):
-            tasks.append(asyncio.create_task(self._send(record, body, headers, params, begin, delay, on_answer)))
+        for record, request, delay in zip(records, requests, delays):
+            own = {**(headers or {}), **(request[3] if len(request) > 3 else {})}  # type: ignore[misc]
+            tasks.append(asyncio.create_task(self._send(record, request[2], own or None, params, begin, delay, on_answer)))
         deadline = self.settings.request_timeout_s + max(delays, default=0.0)
         self.watch.deadline = begin + deadline  # past it, a stuck step is interrupted at once
         done, pending = await asyncio.wait(tasks, timeout=deadline)
