@@ -10,9 +10,12 @@ The public pieces, for any project's tests (the kata tests use nothing else):
   `ThreadpoolWatch`: how FastAPI's threadpool lent its worker threads;
 - `Place`, `UserFiles`, `place_lines`: a line of the user's code, which files count as theirs,
   and how a line is shown;
+- `ThreadpoolCalls`: the functions the threadpool ran for the app, and context values set there
+  and lost; `capture_log(name)`: a logger's lines, with a check of the values they name;
 - the kata world's parts: `Database`, `SlowStorage`, `Upstream` (with `Reply` and
   `UpstreamRequest`) and `Catalog`. In pytest, the fixtures `db`, `storage`,
-  `start_upstream`, `catalog` and `threadpool` bring them.
+  `start_upstream`, `catalog`, `threadpool`, `threadpool_calls`, `http_clients` and
+  `loop_starts` bring them.
 
 The layers under this package, from the bottom up: `engine` (load, fire, measure, judge,
 explain; it knows no kata), `world` (the kata world's real parts), `course` (the course list,
@@ -29,9 +32,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fastapi_async_katas.engine.contextwatch import ThreadpoolCalls
     from fastapi_async_katas.engine.explaining import place_lines
     from fastapi_async_katas.engine.firing import Harness, Settings, StartupError, serve
     from fastapi_async_katas.engine.judging import KataFailure, Run
+    from fastapi_async_katas.engine.logcapture import LogLines, capture_log
     from fastapi_async_katas.engine.loopwatch import Block, LoopWatch
     from fastapi_async_katas.engine.records import RequestRecord
     from fastapi_async_katas.engine.threadpool import ThreadpoolWatch
@@ -53,6 +58,9 @@ _PUBLIC = {
     "RequestRecord": "fastapi_async_katas.engine.records",
     "ThreadpoolWatch": "fastapi_async_katas.engine.threadpool",
     "Place": "fastapi_async_katas.engine.userfiles",
+    "ThreadpoolCalls": "fastapi_async_katas.engine.contextwatch",
+    "LogLines": "fastapi_async_katas.engine.logcapture",
+    "capture_log": "fastapi_async_katas.engine.logcapture",
     "UserFiles": "fastapi_async_katas.engine.userfiles",
     "Database": "fastapi_async_katas.world.database",
     "SlowStorage": "fastapi_async_katas.world.storage",
@@ -68,6 +76,7 @@ __all__ = [
     "Database",
     "Harness",
     "KataFailure",
+    "LogLines",
     "LoopWatch",
     "Place",
     "Reply",
@@ -76,10 +85,12 @@ __all__ = [
     "Settings",
     "SlowStorage",
     "StartupError",
+    "ThreadpoolCalls",
     "ThreadpoolWatch",
     "Upstream",
     "UpstreamRequest",
     "UserFiles",
+    "capture_log",
     "place_lines",
     "serve",
 ]

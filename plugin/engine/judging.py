@@ -82,15 +82,17 @@ class Run:
         }
 
     # -- expectations ------------------------------------------------------------------
-    def expect_status(self, status: int) -> "Run":
-        """Every request finished in time with this status code."""
+    def expect_status(self, status: int, *, sent: str = "") -> "Run":
+        """Every request finished in time with this status code. `sent` says what the requests
+        carried, for the headline: "with an API key nobody owns", say."""
         __tracebackhide__ = True
         self._expect_finished()
         wrong = [r for r in self.requests if r.status != status]
         if wrong:
             first = wrong[0]
+            carried = f" {sent}" if sent else ""
             self.fail(
-                f"{first.label} returned {first.status}; expected {status}.",
+                f"{first.label}{carried} returned {first.status}; expected {status}.",
                 measured=[f"status codes: {_counts_text(self.status_counts)}"],
                 expected=[f"every response is {status}"],
                 show_timeline=False,

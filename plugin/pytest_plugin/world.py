@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from fastapi_async_katas.engine.contextwatch import ThreadpoolCalls
 from fastapi_async_katas.engine.loopstarts import LoopStarts
 from fastapi_async_katas.engine.threadpool import ThreadpoolWatch
 from fastapi_async_katas.engine.userfiles import UserFiles
@@ -124,4 +125,11 @@ def http_clients(request: pytest.FixtureRequest) -> Iterator[HttpClientWatch]:
 def loop_starts(request: pytest.FixtureRequest) -> Iterator[LoopStarts]:
     """Record every event loop the app's code starts of its own during the test (`asyncio.run`, say)."""
     with LoopStarts(user_files_for(request)).installed() as watch:
+        yield watch
+
+
+@pytest.fixture
+def threadpool_calls(request: pytest.FixtureRequest) -> Iterator[ThreadpoolCalls]:
+    """The app's functions FastAPI's threadpool runs during the test, and the context values they set there."""
+    with ThreadpoolCalls(user_files_for(request)).installed() as watch:
         yield watch
