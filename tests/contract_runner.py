@@ -110,15 +110,24 @@ def run_variant(variant: Variant, cores: int | None = None) -> VariantResult:
 
 
 FEWEST_CORES, MOST_CORES = 1, 64
+INCONCLUSIVE_HEAD = "inconclusive: this machine was too busy to judge"
+
+
+def run_once_more_if_inconclusive(variant: Variant, cores: int) -> VariantResult:
+    """Run a variant; once more if a test was inconclusive (the machine too busy to judge)."""
+    result = run_variant(variant, cores=cores)
+    if any(text.startswith(INCONCLUSIVE_HEAD) for text in result.output.values()):
+        result = run_variant(variant, cores=cores)
+    return result
 
 
 def run_on_any_machine(variant: Variant) -> VariantResult:
     """Run a variant as on a one-core machine, and, if anything asked how many cores there are,
     again as on a 64-core one: the verdict must not change with the machine's size."""
-    few = run_variant(variant, cores=FEWEST_CORES)
+    few = run_once_more_if_inconclusive(variant, FEWEST_CORES)
     if not few.asked_for_cores:
         return few
-    many = run_variant(variant, cores=MOST_CORES)
+    many = run_once_more_if_inconclusive(variant, MOST_CORES)
     if few.outcomes != many.outcomes:
         few.error = (
             f"{variant.name}: the verdict changes with the machine's core count: "

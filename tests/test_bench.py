@@ -12,7 +12,18 @@ from pathlib import Path
 import pytest
 
 from fastapi_async_katas.commands import bench
-from fastapi_async_katas.commands.bench import CURRENT, SAME_AS_SHIPPED, SHIPPED, SOLUTION, Figures, plan, table_lines
+from fastapi_async_katas.commands.bench import (
+    CURRENT,
+    HANGS,
+    SAME_AS_SHIPPED,
+    SHIPPED,
+    SOLUTION,
+    Figures,
+    Workload,
+    bench_app,
+    plan,
+    table_lines,
+)
 from fastapi_async_katas.commands.benchserver import AppServer, BenchError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +115,19 @@ def test_an_app_that_needs_a_loop_at_import_is_a_row_that_says_so(tmp_path):
     message = str(failure.value)
     assert "did not start" in message and "app.py:2: this line needs a running event loop" in message
     assert "Traceback" not in message
+
+
+def test_an_app_whose_requests_hang_is_a_row_that_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "WARMUP_TIMEOUT_S", 0.5)
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import asyncio\nfrom fastapi import FastAPI\napp = FastAPI()\n\n"
+        "@app.get('/products/{product_id}/page')\nasync def page(product_id: int):\n    await asyncio.Event().wait()\n"
+    )
+    workload = Workload(("/products/1/page",))
+    with AppServer(app, (), dict(os.environ), tmp_path) as server:
+        figures = bench_app(server, workload, clients=2, seconds=0.3)
+    assert figures.note == HANGS.format(seconds=0.5)
+    figures.label = SHIPPED
+    row = table_lines([figures])[2]
+    assert row.startswith("shipped app.py") and "its requests hang" in row and "Traceback" not in row

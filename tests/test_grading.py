@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
 from fakecourse import APP_BROKEN, APP_OK, make_course
 
+from fastapi_async_katas.course.grading import TAMPERED
 from fastapi_async_katas.course.progress import STATE_FILE
 from fastapi_async_katas.course.report import FAILING, MISSING, SOLVED, TestRecord, kata_status, run_figures, write_report
-from fastapi_async_katas.pytest_plugin import reporter, session
+from fastapi_async_katas.pytest_plugin import SUBMISSION_SPACED, reporter, session
 
 QUIET_PLUGINS = "-p no:hypothesispytest -p no:benchmark"
 
@@ -171,3 +173,100 @@ def test_the_report_file_is_written_with_its_folders(tmp_path: Path):
     write_report(path, {"katas": []})
     assert json.loads(path.read_text()) == {"katas": []}
     assert list(path.parent.iterdir()) == [path]
+
+
+# -- a student's code cannot forge the grade or touch the grader ------------------------------
+
+FORGER = """
+import fastapi_async_katas.engine.judging
+
+fastapi_async_katas.engine.judging.Run.fail = lambda self, *args, **kwargs: self
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/ping")
+async def ping():
+    return {"pong": True}
+"""
+EDITS_THE_TESTS = """
+from pathlib import Path
+
+for test in Path("katas").glob("*/test_kata.py"):
+    test.write_text("def test_ping_answers_pong():\\n    pass\\n")
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/ping")
+async def ping():
+    return {"pong": False}
+"""
+KILLS_ITSELF = """
+import os
+import signal
+
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+EXITS_AT_ONCE = """
+import os
+
+os._exit(0)
+"""
+
+
+def committed(course: pytest.Pytester) -> None:
+    """The grader's checkout as git sees it, with nothing to commit."""
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=Foo", "-c", "user.email=foo@example.com", "commit", "-qm", "course"]):
+        subprocess.run(["git", *command], cwd=course.path, check=True, capture_output=True)
+
+
+def git_status(course: pytest.Pytester) -> str:
+    return subprocess.run(["git", "status", "--porcelain"], cwd=course.path, check=True, capture_output=True, text=True).stdout
+
+
+def test_a_kata_that_patches_the_grader_is_reported_tampered_and_cannot_pass_the_others(course, tmp_path_factory):
+    student = make_submission(tmp_path_factory.mktemp("student"), {"01_alpha": FORGER, "02_beta": APP_BROKEN})
+    report = course.path / "grades" / "forger.json"
+    result = course.runpytest("katas", f"--submission={student}", f"--kata-report={report}")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["the app changed the grader: fastapi_async_katas.engine.judging.Run.fail*replaced while the test ran."])
+    alpha, beta = json.loads(report.read_text())["katas"]
+    assert alpha["status"] == "tampered" and alpha["failure"].startswith(TAMPERED)
+    assert (beta["status"], beta["failure"]) == (FAILING, "GET /ping returned the wrong data.")
+
+
+def test_a_kata_that_edits_the_trusted_tests_changes_nothing_of_the_graders(course, tmp_path_factory):
+    committed(course)
+    student = make_submission(tmp_path_factory.mktemp("student"), {"01_alpha": EDITS_THE_TESTS, "02_beta": APP_BROKEN})
+    report = tmp_path_factory.mktemp("grades") / "report.json"
+    result = course.runpytest("katas", f"--submission={student}", f"--kata-report={report}")
+    result.assert_outcomes(failed=2)
+    assert git_status(course) == ""
+    assert [k["status"] for k in json.loads(report.read_text())["katas"]] == [FAILING, FAILING]
+
+
+@pytest.mark.parametrize("app", [KILLS_ITSELF, EXITS_AT_ONCE], ids=["killed", "os._exit"])
+def test_a_kata_whose_process_ends_without_a_result_fails_and_the_others_are_still_graded(course, tmp_path_factory, app):
+    committed(course)
+    student = make_submission(tmp_path_factory.mktemp("student"), {"01_alpha": app, "02_beta": APP_OK})
+    report = tmp_path_factory.mktemp("grades") / "report.json"
+    result = course.runpytest("katas", f"--submission={student}", f"--kata-report={report}")
+    result.assert_outcomes(passed=1, failed=1)
+    alpha, beta = json.loads(report.read_text())["katas"]
+    assert alpha["status"] == FAILING and beta["status"] == SOLVED
+    assert alpha["failure"].startswith("the kata's process ended without a result") or "os._exit(0)" in alpha["failure"]
+    assert git_status(course) == ""
+
+
+def test_a_submission_written_with_a_space_is_refused_before_its_conftest_runs(course, tmp_path_factory):
+    student = make_submission(tmp_path_factory.mktemp("student"), {"01_alpha": APP_OK})
+    (student / "pytest.ini").write_text("[pytest]\n")
+    result = course.runpytest("katas", "--submission", str(student))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {SUBMISSION_SPACED.format(value=str(student))}"])
+    assert "student conftest ran" not in result.stdout.str() + result.stderr.str()

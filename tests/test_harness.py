@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ import pytest
 from fastapi import BackgroundTasks, FastAPI, Request
 
 from fastapi_async_katas import KataFailure, serve
+from fastapi_async_katas.engine.exits import TRIED_TO_EXIT
 from fastapi_async_katas.engine.firing import Settings, StartupError
 from fastapi_async_katas.engine.userfiles import UserFiles
 
@@ -247,3 +249,66 @@ async def test_each_request_of_a_burst_may_carry_headers_of_its_own():
             [("GET", "/whoami", None, {"X-API-Key": "key-foo"}), ("GET", "/whoami", None)], headers={"User-Agent": "shop"}
         )
     assert run.json() == [{"key": "key-foo", "agent": "shop"}, {"key": None, "agent": "shop"}]
+
+
+@pytest.mark.parametrize("how", ["sys.exit(0)", "os._exit(0)"])
+async def test_an_app_that_tries_to_end_the_process_fails_the_request_and_names_the_line(how):
+    import os
+    import sys
+
+    app = FastAPI()
+
+    @app.get("/")
+    async def root():
+        eval(how, {"os": os, "sys": sys})
+        return {}
+
+    async with serve(app, user_files=HERE, settings=QUICK) as harness:
+        run = await harness.fire("GET", "/")
+    assert run.requests[0].status == 500
+    with pytest.raises(KataFailure) as failure:
+        run.expect_status(200)
+    text = str(failure.value)
+    assert text.startswith("GET / tried to end the process at tests/test_harness.py:")
+    assert TRIED_TO_EXIT in text
+
+
+async def test_os_exit_is_itself_again_once_the_harness_is_done():
+    import os
+
+    before = os._exit
+    async with serve(FastAPI(), user_files=HERE, settings=QUICK):
+        assert os._exit is not before
+    assert os._exit is before
+
+
+async def test_a_start_that_fails_half_way_is_undone_and_the_next_serve_works(monkeypatch):
+    from fastapi_async_katas.engine import firing
+
+    def broken(self):
+        raise RuntimeError("could not catch coroutines")
+
+    monkeypatch.setattr(firing.UnawaitedCatcher, "__enter__", broken)
+    with pytest.raises(RuntimeError, match="could not catch coroutines"):
+        async with serve(FastAPI(), user_files=HERE, settings=QUICK):
+            pass
+    monkeypatch.undo()
+    async with serve(FastAPI(), user_files=HERE, settings=QUICK) as harness:
+        (await harness.fire("GET", "/")).expect_status(404)
+
+
+def test_the_hang_signal_never_interrupts_the_plugins_or_asyncios_own_code():
+    import asyncio
+    import types
+
+    from fastapi_async_katas.engine import loopwatch
+
+    watch = loopwatch.LoopWatch(HERE)
+    watch._step = loopwatch._Step(0.0, 0.0, 0.0, hang_signalled=True)
+    for module in (asyncio.events, loopwatch):
+        frame = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename=module.__file__))
+        watch._raise_hung(0, frame)  # no raise: signalled again later
+        assert watch._step.hang_signalled is False
+        watch._step.hang_signalled = True
+    with pytest.raises(loopwatch.LoopHung):
+        watch._raise_hung(0, sys._getframe())

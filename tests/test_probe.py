@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from fastapi_async_katas.commands import probe
-from fastapi_async_katas.commands.probe import JSON_KEYS, NO_BLOCKS
+from fastapi_async_katas.commands.probe import JSON_KEYS, NO_BLOCKS, STILL_WAITING
 
 APPS = Path(__file__).parent / "probe_apps"
 BLOCK_KEYS = {"file", "line", "function", "code", "wall_ms", "cpu_ms", "kind"}
@@ -204,3 +205,44 @@ def test_strict_exits_1_when_the_loop_was_blocked(capsys, monkeypatch):
     monkeypatch.chdir(APPS)
     assert run_probe(capsys, "blocking_sleep.py", "GET", "/", "-n", "2", "--strict")[0] == 1
     assert run_probe(capsys, "clean_async_sleep.py", "GET", "/", "-n", "1", "--strict")[0] == 0
+
+
+def test_a_request_still_unanswered_says_where_it_was_waiting(capsys, tmp_path):
+    app = tmp_path / "waits.py"
+    app.write_text(
+        "import asyncio\nfrom fastapi import FastAPI\napp = FastAPI()\nnever = asyncio.Event()\n\n"
+        "@app.get('/')\nasync def waits():\n    await never.wait()\n    return {}\n"
+    )
+    code, out, _ = run_probe(capsys, str(app), "GET", "/", "-n", "2", "--timeout", "0.5")
+    assert code == 0
+    lines = out.splitlines()
+    at = lines.index(STILL_WAITING.format(count="2 requests", seconds=0.5))
+    assert lines[at + 1] == "  2 requests:"
+    assert lines[at + 2].endswith("waits.py:8 in waits()") and lines[at + 3] == "        await never.wait()"
+
+
+def test_the_whole_probe_is_bounded_by_its_timeout_even_when_startup_hangs(capsys, tmp_path):
+    app = tmp_path / "slow_start.py"
+    app.write_text(
+        "import asyncio\nfrom contextlib import asynccontextmanager\nfrom fastapi import FastAPI\n\n"
+        "@asynccontextmanager\nasync def lifespan(app):\n    await asyncio.Event().wait()\n    yield\n\n"
+        "app = FastAPI(lifespan=lifespan)\n"
+    )
+    began = time.perf_counter()
+    code, _, err = run_probe(capsys, str(app), "GET", "/", "--timeout", "0.5")
+    assert time.perf_counter() - began < 10
+    assert code == 1 and "startup did not finish within 0.5 s" in err
+
+
+def test_more_requests_than_a_probe_sends_at_once_is_a_usage_error(capsys, tmp_path):
+    app = tmp_path / "ok.py"
+    app.write_text("from fastapi import FastAPI\napp = FastAPI()\n")
+    code, _, err = run_probe(capsys, str(app), "GET", "/", "-n", "10001")
+    assert code == 2 and "-n 10001 is more than the 10,000 requests a probe sends at once" in err
+
+
+def test_a_header_http_cannot_carry_is_a_usage_error(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        run_probe(capsys, "ok.py", "GET", "/", "-H", "X-Name: é€")
+    assert exit_.value.code == 2
+    assert "an HTTP header holds only ASCII in its name and Latin-1 in its value" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 from pathlib import Path
 
@@ -50,6 +52,25 @@ def test_a_corrupt_state_file_is_rebuilt_and_the_old_one_kept_aside(tmp_path: Pa
     assert [k.read_text() for k in kept] == ["{ not json"]
     assert str(kept[0].relative_to(tmp_path)) in (state.note() or "")
     assert load(tmp_path).katas["01_alpha"].solved
+
+
+def test_a_corrupt_state_file_that_cannot_be_kept_aside_is_not_replaced_and_leaves_nothing_behind(tmp_path: Path, monkeypatch):
+    (tmp_path / STATE_FILE).write_text("{ not json")
+    state = load(tmp_path)
+    state.record_result("01_alpha", True)
+    real_replace = os.replace
+
+    def cannot_move(src, dst):
+        if Path(dst).parent.name == BACKUPS_DIR:
+            raise OSError("read-only")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", cannot_move)
+    with pytest.raises(OSError, match="could not be kept aside"):
+        state.save()
+    assert (tmp_path / STATE_FILE).read_text() == "{ not json"
+    assert list((tmp_path / BACKUPS_DIR).iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".katas-state.")] == [STATE_FILE]
 
 
 @pytest.mark.parametrize("text", ['{"version": 1, "katas": {"01_alpha": {"revealed": ["x"]}}}', '{"version": 1, "katas": []}', "[]", '{"version": 99, "katas": {}}'])

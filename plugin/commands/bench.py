@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import math
 import os
 import sys
@@ -32,6 +31,8 @@ DEFAULT_CLIENTS = 20
 DEFAULT_SECONDS = 5.0
 WARMUP_REQUESTS = 3
 SHIPPED, CURRENT, SOLUTION = "shipped app.py", "your app.py", "reference solution"
+WARMUP_TIMEOUT_S = 5.0
+HANGS = "no request was answered within {seconds:g} s: its requests hang"
 SAME_AS_SHIPPED = "the same file as shipped, so not run twice: edit it and bench again"
 
 
@@ -186,6 +187,8 @@ def bench_app(server: AppServer, workload: Workload, clients: int, seconds: floa
         return asyncio.run(drive(server.wait_until_up(), workload, clients, seconds))
     except BenchError as exc:
         return Figures("", note=str(exc))
+    except httpx.HTTPError as exc:
+        return Figures("", note=f"its requests failed: {type(exc).__name__}: {exc}")
     finally:
         server.stop()
 
@@ -196,12 +199,20 @@ async def drive(base_url: str, workload: Workload, clients: int, seconds: float)
     figures = Figures("", seconds=seconds)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(seconds + 30), trust_env=False) as client:
-        async def warm_up(path: str) -> None:
-            with contextlib.suppress(httpx.HTTPError):
-                await client.request(workload.method, path, headers=workload.headers)
+        async def warm_up(path: str) -> bool:
+            try:
+                await client.request(workload.method, path, headers=workload.headers, timeout=WARMUP_TIMEOUT_S)
+            except httpx.TimeoutException:
+                return False
+            except httpx.HTTPError:
+                pass
+            return True
 
-        await asyncio.gather(*(warm_up(path) for path in workload.paths[:WARMUP_REQUESTS]))
+        answered = await asyncio.gather(*(warm_up(path) for path in workload.paths[:WARMUP_REQUESTS]))
+        if not any(answered):
+            raise BenchError(HANGS.format(seconds=WARMUP_TIMEOUT_S))
         deadline = time.perf_counter() + seconds
+        in_flight = 0
 
         async def one_client(first: int) -> None:
             i = first
@@ -209,11 +220,15 @@ async def drive(base_url: str, workload: Workload, clients: int, seconds: float)
                 path = workload.paths[i % len(workload.paths)]
                 i += 1
                 began = time.perf_counter()
+                nonlocal in_flight
+                in_flight += 1
                 try:
                     response = await client.request(workload.method, path, headers=workload.headers)
                     failed = response.status_code >= 400
                 except httpx.HTTPError:
                     failed = True
+                finally:
+                    in_flight -= 1
                 ended = time.perf_counter()
                 if ended > deadline:
                     return
@@ -224,9 +239,12 @@ async def drive(base_url: str, workload: Workload, clients: int, seconds: float)
 
         tasks = [asyncio.create_task(one_client(i)) for i in range(clients)]
         await asyncio.sleep(max(deadline - time.perf_counter(), 0.0))
+        stuck = in_flight
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    if not figures.latencies_s and not figures.errors and stuck:
+        figures.note = HANGS.format(seconds=seconds)
     return figures
 
 

@@ -20,6 +20,8 @@ import httpx
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 20.0
+# A server still busy (with requests that hang, say) this long after Ctrl-C is killed.
+STOP_GRACE_S = 1.0
 DATABASE, CATALOG = "database", "catalog"
 
 
@@ -63,7 +65,7 @@ class AppServer:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
-                process.wait(timeout=5)
+                process.wait(timeout=STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

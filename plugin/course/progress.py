@@ -92,9 +92,12 @@ class ProgressFile:
         return None
 
     def save(self) -> None:
-        """Write the file atomically. A corrupt file it replaces is first moved to the backups."""
+        """Write the file atomically. A corrupt file it replaces is first moved to the backups;
+        if it cannot be, nothing is saved (OSError), so that it is never lost."""
         if self.rebuilt_because and self.kept_as is None and self.path.exists():
             self.kept_as = _keep_aside(self.path)
+            if self.kept_as is None:
+                raise OSError(f"the unreadable {self.path.name} could not be kept aside in {BACKUPS_DIR}/")
         data = {
             "version": VERSION,
             "katas": {
@@ -160,14 +163,21 @@ def _entry(raw: Any) -> KataProgress:
 
 
 def _keep_aside(path: Path) -> Path | None:
-    """Move an unreadable progress file into the backups folder, under a name never used before."""
+    """Move an unreadable progress file into the backups folder, under a name never used before.
+
+    Returns None, leaving nothing behind, when it cannot be moved.
+    """
     folder = path.parent / BACKUPS_DIR
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
         folder.mkdir(exist_ok=True)
         target = unused_path(folder, f"state-{stamp}", ".json")
+    except OSError:
+        return None
+    try:
         os.replace(path, target)
     except OSError:
+        target.unlink(missing_ok=True)  # the empty file that held the name
         return None
     return target
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from fastapi_async_katas.engine.awaits import Unawaited
+from fastapi_async_katas.engine.exits import TRIED_TO_EXIT, AppExited
 from fastapi_async_katas.engine.loopwatch import Block
 from fastapi_async_katas.engine.misconceptions import about_a_block
 from fastapi_async_katas.engine.records import RequestRecord
@@ -233,6 +234,8 @@ def error_lines(requests: Sequence[RequestRecord], user_files: UserFiles | None 
             lines += ["  " + line for line in place_lines(place)]
         if "'coroutine' object" in key:
             lines.append(MISSING_AWAIT)
+        if isinstance(r.error, (SystemExit, AppExited)):
+            lines.append("    " + TRIED_TO_EXIT)
     return lines
 
 

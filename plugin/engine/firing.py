@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator
 import httpx
 
 from fastapi_async_katas.engine.awaits import UnawaitedCatcher
+from fastapi_async_katas.engine.exits import AppExited, exits_refused
 from fastapi_async_katas.engine.explaining import raised_at
 from fastapi_async_katas.engine.judging import Run
 from fastapi_async_katas.engine.lifespan import Lifespan, LifespanFailed
@@ -110,6 +111,7 @@ class Harness:
         records = [RequestRecord(i + 1, request[0].upper(), request[1]) for i, request in enumerate(requests)]
         delays = list(at) if at is not None else [i * stagger_s for i in range(len(requests))]
         begin = time.perf_counter()
+        waited_for_cpu = self.watch.cpu_wait_s()
         tasks = []
         for record, request, delay in zip(records, requests, delays):
             own = {**(headers or {}), **(request[3] if len(request) > 3 else {})}  # type: ignore[misc]
@@ -147,6 +149,7 @@ class Harness:
             unawaited=list(self.unawaited.found),
             timeout_s=self.settings.request_timeout_s,
             block_ms=self.settings.block_ms,
+            busy_s=max(self.watch.cpu_wait_s() - waited_for_cpu, 0.0),
         )
         self.runs.append(run)
         return run
@@ -194,6 +197,10 @@ class Harness:
 
         try:
             await self.app(scope, receive, sending)
+        except SystemExit as exc:
+            # Out of a task, SystemExit would stop the test's own loop: the request fails instead.
+            record.error = exc
+            raise AppExited(f"the app raised SystemExit({exc.code!r})") from exc
         except Exception as exc:
             record.error = exc
             raise
@@ -224,16 +231,26 @@ class Harness:
         self.client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=None)
 
     async def _stop(self) -> None:
+        """Undo whatever `_start` did, however far it got (a failed start included)."""
         try:
-            if hasattr(self, "client"):
-                await self.client.aclose()
-            try:
-                await asyncio.wait_for(self._lifespan.shutdown(), self.settings.lifespan_timeout_s)
-            except (TimeoutError, LifespanFailed):
-                await self._lifespan.cancel()
+            client = getattr(self, "client", None)
+            if client is not None:
+                await client.aclose()
+            lifespan = getattr(self, "_lifespan", None)
+            if lifespan is not None:
+                try:
+                    await asyncio.wait_for(lifespan.shutdown(), self.settings.lifespan_timeout_s)
+                except (TimeoutError, LifespanFailed, LoopHung):
+                    await lifespan.cancel()
         finally:
-            self.unawaited.__exit__(None, None, None)
-            self.watch.stop()
+            try:
+                unawaited = getattr(self, "unawaited", None)
+                if unawaited is not None:
+                    unawaited.__exit__(None, None, None)
+            finally:
+                watch = getattr(self, "watch", None)
+                if watch is not None:
+                    watch.stop()
 
 
 @asynccontextmanager
@@ -245,11 +262,12 @@ async def serve(
 ) -> AsyncIterator[Harness]:
     """Start `app` (lifespan included), yield a `Harness` to fire requests, then shut it down."""
     harness = Harness(app, user_files or UserFiles(), settings or Settings())
-    try:
-        await harness._start()
-        yield harness
-    finally:
-        await harness._stop()
+    with exits_refused():
+        try:
+            await harness._start()
+            yield harness
+        finally:
+            await harness._stop()
 
 
 def _release_frames(exc: BaseException | None) -> None:

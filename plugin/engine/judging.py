@@ -15,12 +15,27 @@ from typing import Any
 
 from fastapi_async_katas.engine import explaining
 from fastapi_async_katas.engine.awaits import Unawaited
+from fastapi_async_katas.engine.exits import AppExited
 from fastapi_async_katas.engine.loopwatch import Block
 from fastapi_async_katas.engine.records import RequestRecord, max_overlap
+from fastapi_async_katas.engine.userfiles import UserFiles
 
 
 class KataFailure(AssertionError):
     """A check failed. The message is complete: the plugin shows it instead of a traceback."""
+
+
+class Inconclusive(KataFailure):
+    """A check failed on a machine too busy to judge it: run it again. Never a pass."""
+
+
+INCONCLUSIVE = (
+    "inconclusive: this machine was too busy to judge ({percent}% of the time waiting for a CPU); run it again. "
+    "What was measured:"
+)
+# The share of a run's wall time the loop thread may spend waiting for a CPU before a failed
+# check that load alone can fail is called inconclusive.
+INCONCLUSIVE_SHARE = 0.25
 
 
 @dataclass
@@ -35,6 +50,8 @@ class Run:
     timeout_s: float
     block_ms: float
     context: list[RequestRecord] | None = None
+    # Seconds the loop thread spent ready to run but waiting for a CPU while the run lasted.
+    busy_s: float = 0.0
 
     @property
     def timeline_requests(self) -> list[RequestRecord]:
@@ -45,6 +62,11 @@ class Run:
     @property
     def wall_s(self) -> float:
         return self.ended - self.began
+
+    @property
+    def busy_share(self) -> float:
+        """The share of the run's wall time the loop thread waited for a CPU (a busy machine)."""
+        return self.busy_s / self.wall_s if self.wall_s > 0 else 0.0
 
     @property
     def max_in_flight(self) -> int:
@@ -129,6 +151,7 @@ class Run:
                     f"all {n} took {self.wall_s:.2f} s"
                 ],
                 expected=[f"at least {at_least} of the {n} requests in the app at the same time"],
+                busy_may_explain=True,
             )
         return self
 
@@ -164,6 +187,7 @@ class Run:
                 f"{slowest.label} took {slowest.latency_s:.2f} s{context}.",
                 measured=[f"slowest {slowest.label}: {slowest.latency_s:.2f} s"],
                 expected=[f"every {slowest.label} answered in under {seconds:.2f} s{why}"],
+                busy_may_explain=True,
             )
         return self
 
@@ -205,19 +229,35 @@ class Run:
         expected: Iterable[str] = (),
         show_timeline: bool = True,
         extra: Iterable[str] = (),
+        busy_may_explain: bool = False,
     ) -> None:
-        """Raise `KataFailure` with the whole explanation of this run."""
+        """Raise `KataFailure` with the whole explanation of this run.
+
+        `busy_may_explain` marks a check a busy machine alone can fail (a deadline, a latency,
+        how much overlapped): when the loop thread spent `INCONCLUSIVE_SHARE` of the run waiting
+        for a CPU, the verdict is `Inconclusive`, never a pass, with the explanation below it.
+        """
         __tracebackhide__ = True
-        raise KataFailure(
-            "\n".join(
-                explaining.failure_lines(
-                    headline, measured=measured, expected=expected, run=self, show_timeline=show_timeline, extra=extra
-                )
-            )
+        text = "\n".join(
+            explaining.failure_lines(headline, measured=measured, expected=expected, run=self, show_timeline=show_timeline, extra=extra)
         )
+        if busy_may_explain and self.busy_share >= INCONCLUSIVE_SHARE:
+            raise Inconclusive(f"{INCONCLUSIVE.format(percent=round(100 * self.busy_share))}\n\n{text}")
+        raise KataFailure(text)
 
     def _expect_finished(self) -> None:
         __tracebackhide__ = True
+        exited = [r for r in self.requests if isinstance(r.error, (SystemExit, AppExited))]
+        if exited:
+            first = exited[0]
+            place = explaining.raised_at(first.error, UserFiles())
+            where = f" at {place.short()}" if place else ""
+            self.fail(
+                f"{first.label} tried to end the process{where}.",
+                measured=[f"{len(exited)} request(s) ended in an exit of the whole process ({type(first.error).__name__}: {first.error})"],
+                expected=["a request that fails answers with an error status; the process goes on serving the others"],
+                show_timeline=False,
+            )
         if self.timed_out:
             stuck = self.timed_out[0]
             where = f", still waiting at {stuck.waiting_at.short()}" if stuck.waiting_at else ""
@@ -226,6 +266,7 @@ class Run:
                 f"{self.timeout_s:g} s ({stuck.label}{where}).",
                 measured=[f"{len(self.timed_out)} request(s) still unanswered after {self.timeout_s:g} s"],
                 expected=["every request answered well within the deadline"],
+                busy_may_explain=True,
             )
 
 

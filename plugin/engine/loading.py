@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
+from fastapi_async_katas.engine.exits import exits_refused
 from fastapi_async_katas.engine.userfiles import display_path
 
 APP_ATTRIBUTE = "app"
@@ -77,7 +78,7 @@ def load_module(path: Path, module_name: str) -> ModuleType:
         if exc.text:
             pointer = f"\n    {exc.text.rstrip()}\n    {' ' * max((exc.offset or 1) - 1, 0)}^"
         raise KataLoadError(f"{where}: SyntaxError: {exc.msg}{pointer}") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         sys.modules.pop(module_name, None)
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == path.resolve()]
         where = f"{display_path(str(path))}:{frames[-1].lineno}" if frames else display_path(str(path))
@@ -92,7 +93,8 @@ def load_app(path: Path, module_name: str, attribute: str = APP_ATTRIBUTE) -> An
     """Import the file as a server would (see `import_like_a_server`) and return its ASGI app object."""
     if not path.is_file():
         raise KataLoadError(f"{display_path(str(path))} does not exist")
-    module = import_like_a_server(lambda: load_module(path, module_name), display_path(str(path)))
+    with exits_refused():
+        module = import_like_a_server(lambda: load_module(path, module_name), display_path(str(path)))
     app = getattr(module, attribute, None)
     if app is None:
         raise KataLoadError(f"{display_path(str(path))} defines no `{attribute}`; the tests need the FastAPI app there")

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,9 +39,9 @@ from typing import Any
 
 from fastapi_async_katas.engine.blame import Stack, blamed_place, copy_stack_of
 from fastapi_async_katas.engine.clocks import ReadyClock
+from fastapi_async_katas.engine.records import Block
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
-CPU_SHARE_FOR_CPU_KIND = 0.5
 # The blamed line must itself account for this share of `block_ms`, so a step that is slow in
 # library code never lands on a user line that merely happened to be running for a moment.
 BLAME_SHARE = 0.5
@@ -48,6 +50,12 @@ SLOWDOWN = 0.1
 MAX_INTERVAL_S = 0.05
 
 _original_run = asyncio.events.Handle._run
+# Never interrupted by the hang signal: the plugin's own code, and asyncio's.
+_KEEP_OUT = tuple(os.path.dirname(module.__file__ or "") + os.sep for module in (asyncio, sys.modules[__name__.rsplit(".", 2)[0]]))
+
+
+def _not_to_interrupt(filename: str) -> bool:
+    return os.path.realpath(filename).startswith(_KEEP_OUT) or filename.startswith(_KEEP_OUT)
 _active: dict[int, "LoopWatch"] = {}
 
 
@@ -68,40 +76,6 @@ _STEP_CODE = _timed_run.__code__
 
 class LoopHung(BaseException):
     """Raised inside the loop thread when a step has run past the hang limit or the deadline."""
-
-
-@dataclass
-class Block:
-    """One loop step that ran longer than the threshold, and the user line it is blamed on.
-
-    `wall_ms` and `cpu_ms` are the whole step's; `waiting_for_cpu_ms` is the part of the wall
-    time the thread was ready to run but could not: another process had the CPU, or the
-    sampler had the GIL. `kind` compares CPU time with the time the thread could have run.
-    """
-
-    place: Place | None
-    wall_ms: float
-    cpu_ms: float
-    started: float
-    samples: int = 0
-    waiting_for_cpu_ms: float = 0.0
-
-    @property
-    def kind(self) -> str:
-        running_ms = max(self.wall_ms - self.waiting_for_cpu_ms, 0.0)
-        return "cpu" if self.cpu_ms >= CPU_SHARE_FOR_CPU_KIND * running_ms else "io"
-
-    def as_dict(self) -> dict[str, Any]:
-        place = self.place
-        return {
-            "file": place.file if place else None,
-            "line": place.line if place else None,
-            "function": place.function if place else None,
-            "code": place.code if place else None,
-            "wall_ms": round(self.wall_ms, 1),
-            "cpu_ms": round(self.cpu_ms, 1),
-            "kind": self.kind,
-        }
 
 
 @dataclass(eq=False)
@@ -167,6 +141,7 @@ class LoopWatch:
         return self
 
     def stop(self) -> None:
+        """Stop watching; safe to call more than once, and after a `start()` that failed."""
         self._stop.set()
         if self._sampler is not None:
             self._sampler.join()
@@ -187,6 +162,10 @@ class LoopWatch:
         self.stop()
 
     # -- queries -----------------------------------------------------------------------
+    def cpu_wait_s(self) -> float:
+        """Seconds the watched thread has spent ready to run but waiting for a CPU, so far."""
+        return self._ready.read()
+
     def blocks_between(self, start: float, end: float) -> list[Block]:
         return [b for b in self.blocks if start <= b.started <= end]
 
@@ -234,10 +213,16 @@ class LoopWatch:
             step.gc_s += time.perf_counter() - step.gc_began
             step.gc_began = None
 
-    def _raise_hung(self, signum: int, frame: object) -> None:
+    def _raise_hung(self, signum: int, frame: Any) -> None:
         step = self._step
-        if step is not None and step.hang_signalled:  # not a step that ended meanwhile
-            raise LoopHung(self.hung)
+        if step is None or not step.hang_signalled:  # a step that ended meanwhile
+            return
+        if frame is not None and _not_to_interrupt(frame.f_code.co_filename):
+            # Raised here, it would break the plugin's or asyncio's own state: the sampler
+            # signals again at its next sample, when the loop may be in the app's code.
+            step.hang_signalled = False
+            return
+        raise LoopHung(self.hung)
 
     # -- sampler thread ----------------------------------------------------------------
     def _sample_loop(self) -> None:

@@ -146,6 +146,7 @@ class ThreadpoolWatch:
                 measured=[*together, f"no request waited for one of the threadpool's {limit:g} tokens, "
                                      "so something else made them take turns"],
                 expected=[f"at least {at_least} of the {n} requests' {counted} in flight at the same time"],
+                busy_may_explain=True,
             )
 
     # -- recording (on the loop thread, called by the limiter's own code) ---------------

@@ -8,6 +8,8 @@ In a course (the root's pyproject.toml lists `[[tool.katas.course]]`) it also br
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fastapi_async_katas.course.listing import has_course
@@ -20,8 +22,32 @@ pytest_plugins = [
 COURSE_PLUGIN = "fastapi_async_katas.pytest_plugin.course"
 
 
+SUBMISSION_SPACED = (
+    "--submission {value!r}: written with a space, pytest reads the student's folder as a test path and would "
+    "take settings and conftest.py files from it. Write it with '=': --submission={value}"
+)
+SUBMISSION_SETTINGS = (
+    "--submission={value!r}: pytest took its settings from inside the submission ({found}), so the student's "
+    "copy would decide how it is graded. Run from the course's folder: pytest katas --submission={value}"
+)
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    """Bring the course in before the command line is parsed, so its options are known."""
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """Before any conftest.py is imported: refuse a submission that would load the student's own
+    settings or conftests, then bring the course in, so that its options are known."""
+    _refuse_a_submission_that_brings_its_own_settings(early_config, args)
     if has_course(early_config.rootpath):
         early_config.pluginmanager.import_plugin(COURSE_PLUGIN)
+
+
+def _refuse_a_submission_that_brings_its_own_settings(config: pytest.Config, args: list[str]) -> None:
+    for i, arg in enumerate(args):
+        if arg == "--submission" and i + 1 < len(args):
+            raise pytest.UsageError(SUBMISSION_SPACED.format(value=args[i + 1]))
+        if arg.startswith("--submission="):
+            value = arg.split("=", 1)[1]
+            folder = Path(value).expanduser().resolve()
+            found = [p for p in (config.inipath, config.rootpath) if p is not None and (p == folder or folder in p.parents)]
+            if found:
+                raise pytest.UsageError(SUBMISSION_SETTINGS.format(value=value, found=found[0]))

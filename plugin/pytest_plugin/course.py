@@ -30,9 +30,12 @@ from fastapi_async_katas.pytest_plugin.world import USER_FILES
 
 pytest_plugins = [
     "fastapi_async_katas.pytest_plugin.katafixture",
+    "fastapi_async_katas.pytest_plugin.grading",
+    "fastapi_async_katas.pytest_plugin.inconclusive",
     "fastapi_async_katas.pytest_plugin.reporter",
     "fastapi_async_katas.pytest_plugin.serverstart",
     "fastapi_async_katas.pytest_plugin.spreading",
+    "fastapi_async_katas.pytest_plugin.tamper",
     "fastapi_async_katas.pytest_plugin.watchdog",
 ]
 

@@ -184,6 +184,9 @@ def _write_report(session: KataSession) -> None:
     tests = {folder: list(records.values()) for folder, records in session.tests.items()}
     app_paths = {k.folder: session.app_path(k) for k in session.course}
     data = build_report(session.course, tests, app_paths, against=against, submission=session.submission)
+    if session.graded:
+        data["katas"] = [session.graded.get(entry["folder"], entry) for entry in data["katas"]]
+        data["solved"] = sum(entry["status"] == "solved" for entry in data["katas"])
     assert session.report_path is not None
     try:
         write_report(session.report_path, data)

@@ -3,6 +3,10 @@ request and stops (see `engine.serverstart`). It runs only when the kata's tests
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +15,9 @@ from fastapi_async_katas.course.listing import Kata
 from fastapi_async_katas.engine.serverstart import check_server_start
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.pytest_plugin.session import SESSION_KEY
+from fastapi_async_katas.world.database import ENV_VAR as DATABASE_ENV_VAR
+from fastapi_async_katas.world.database import Database
+from fastapi_async_katas.world.storage import ENV_VAR as STORAGE_ENV_VAR
 
 NAME = "app starts on uvicorn"
 SETTING = "katas_server_check"
@@ -31,7 +38,8 @@ class ServerStartItem(pytest.Item):
         if result is not None and result.failed:
             pytest.skip(FIX_THE_TESTS_FIRST)
         app_path = session.app_path(self.kata)
-        check_server_start(app_path, f"served_app_{self.kata.folder}", UserFiles.under([app_path.parent]))
+        with _a_world_of_its_own():
+            check_server_start(app_path, f"served_app_{self.kata.folder}", UserFiles.under([app_path.parent]))
 
     def reportinfo(self) -> tuple[Any, int, str]:
         return self.path, 0, f"{self.kata.folder}: the app starts on a real uvicorn server"
@@ -39,6 +47,18 @@ class ServerStartItem(pytest.Item):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(SETTING, SETTING_HELP, type="bool", default=True)
+
+
+@contextmanager
+def _a_world_of_its_own() -> Iterator[None]:
+    """A throwaway database and storage for the served app, where it looks for them, so that
+    nothing it opens lands in the working folder."""
+    with tempfile.TemporaryDirectory(prefix="katas-server-") as tmp, pytest.MonkeyPatch.context() as patch:
+        database = Database(Path(tmp) / "shop.db")
+        (Path(tmp) / "storage").mkdir()
+        patch.setenv(DATABASE_ENV_VAR, str(database.path))
+        patch.setenv(STORAGE_ENV_VAR, str(Path(tmp) / "storage"))
+        yield
 
 
 @pytest.hookimpl(trylast=True)

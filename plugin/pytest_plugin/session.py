@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,6 +65,8 @@ class KataSession:
     interrupted: bool = False
     tests: dict[str, dict[str, TestRecord]] = field(default_factory=dict)
     hint_lines: list[str] = field(default_factory=list)
+    # Grading: each kata's report entry, as its own process wrote it.
+    graded: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property

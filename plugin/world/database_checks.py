@@ -164,6 +164,7 @@ class DatabaseChecks:
                 f"not one per request"
             ],
             extra=extra,
+            busy_may_explain=True,
         )
 
     def query_lines(self, began: float, ended: float, matching: str = "") -> list[str]:

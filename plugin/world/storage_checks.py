@@ -78,6 +78,7 @@ class StorageChecks:
                 measured=[f"at most {_plural(peak, 'read')} in flight at once; all {len(run.requests)} requests took {run.wall_s:.2f} s"],
                 expected=[f"at least {at_least} reads waiting on storage at the same time"],
                 extra=[IN_TURN.format(in_app=in_app, what="their reads")] if in_app >= at_least else [],
+                busy_may_explain=True,
             )
 
     def expect_responsive(self, run: Any, *, probe: str = "/health", within_s: float = 0.1) -> None:
@@ -111,6 +112,7 @@ class StorageChecks:
             measured=measured,
             expected=[f"{label} answers within {within_s:.2f} s, even while files are being read",
                       f"no step of the event loop longer than {run.block_ms:.0f} ms"],
+            busy_may_explain=True,
         )
 
 

@@ -76,6 +76,7 @@ class UpstreamChecks:
                     "as long as the slowest call, not the sum of them all"
                 ],
                 extra=_blocks(self._wrong_turn(run, done, at_least), self.call_lines(run.began, run.ended) if show_calls else [], self.waiting_lines()),
+                busy_may_explain=True,
             )
         if at_most is not None and peak > at_most:
             run.fail(

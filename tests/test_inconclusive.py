@@ -1,0 +1,71 @@
+"""On a machine too busy to judge, a check that load alone can fail says "inconclusive", never a
+pass; a check of what the app answered fails as usual. `pytest --solutions` tries such a test twice."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from fakecourse import make_course
+from fastapi_async_katas.engine.judging import INCONCLUSIVE, INCONCLUSIVE_SHARE, Inconclusive, KataFailure, Run
+from fastapi_async_katas.engine.records import RequestRecord
+
+
+def slow_run(*, busy_share: float) -> Run:
+    record = RequestRecord(1, "GET", "/", fired=0.0, started=0.0, finished=2.0, done=2.0, status=200, body=b'{"ok": false}')
+    return Run([record], 0.0, 2.0, [], [], timeout_s=5.0, block_ms=50.0, busy_s=2.0 * busy_share)
+
+
+def test_a_latency_missed_on_a_busy_machine_is_inconclusive_and_says_how_busy():
+    with pytest.raises(Inconclusive) as failure:
+        slow_run(busy_share=0.6).expect_max_latency(0.5)
+    text = str(failure.value)
+    assert text.startswith(INCONCLUSIVE.format(percent=60))
+    assert "GET / took 2.00 s." in text
+
+
+def test_the_same_miss_on_a_quiet_machine_is_a_failure():
+    with pytest.raises(KataFailure) as failure:
+        slow_run(busy_share=INCONCLUSIVE_SHARE / 2).expect_max_latency(0.5)
+    assert not isinstance(failure.value, Inconclusive)
+
+
+def test_wrong_data_is_a_failure_however_busy_the_machine():
+    with pytest.raises(KataFailure) as failure:
+        slow_run(busy_share=0.9).expect_json({"ok": True})
+    assert not isinstance(failure.value, Inconclusive)
+
+
+FLAKY_ONCE = """
+from pathlib import Path
+
+from fastapi_async_katas.engine.judging import Inconclusive
+
+
+def test_ping_answers_pong():
+    tries = Path("tries.txt")
+    count = int(tries.read_text()) + 1 if tries.exists() else 1
+    tries.write_text(str(count))
+    if count == 1:
+        raise Inconclusive("inconclusive: this machine was too busy to judge (90% of the time waiting for a CPU); run it again.")
+"""
+
+
+@pytest.fixture
+def course(pytester: pytest.Pytester) -> pytest.Pytester:
+    make_course(pytester)
+    (pytester.path / "katas" / "01_alpha" / "test_kata.py").write_text(textwrap.dedent(FLAKY_ONCE))
+    return pytester
+
+
+def test_solutions_tries_an_inconclusive_test_once_more_and_reports_the_second_try(course):
+    result = course.runpytest("--solutions", "katas/01", "-p", "no:xdist")
+    result.assert_outcomes(passed=1)
+    assert (course.path / "tries.txt").read_text() == "2"
+
+
+def test_a_learners_run_reports_an_inconclusive_verdict_as_it_is(course):
+    result = course.runpytest("katas/01")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["inconclusive: this machine was too busy to judge*"])
