@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import importlib.util
 import inspect
+import json
 import math
 import textwrap
 import threading
@@ -25,6 +26,7 @@ from fastapi import Depends, FastAPI, Request
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from fastapi_async_katas import serve
+from fastapi_async_katas.engine.explaining import block_lines
 from fastapi_async_katas.engine.firing import Settings
 from fastapi_async_katas.engine.loopwatch import LoopWatch
 from fastapi_async_katas.engine.userfiles import UserFiles
@@ -348,13 +350,19 @@ async def _gathering():
         "def route computing",
         "def dependency",
         "to_thread",
-        "to_thread computing",
         "gather",
         "asyncio subprocess",
     ],
 )
 async def test_an_app_that_leaves_the_loop_free_is_never_blamed(style):
     assert await blocks_of(_clean_app(style), n=4, tries=1) == []
+
+
+async def test_pure_python_work_in_threads_is_blamed_at_most_as_the_gil_on_the_line_that_handed_it_over():
+    """Threads do not run Python in parallel: four of them computing may keep the loop from the
+    GIL. If that shows, it is a `gil` block at the `to_thread` line, never the loop's own work."""
+    found = await blocks_of(_clean_app("to_thread computing"), n=4, tries=1)
+    assert set(found) <= {(HERE, line_of(_offloading_cpu, "to_thread"), "_offloading_cpu", "gil")}
 
 
 def test_the_code_that_runs_the_loop_is_never_blamed(tmp_path):
@@ -386,3 +394,81 @@ def test_the_code_that_runs_the_loop_is_never_blamed(tmp_path):
     watch = LoopWatch(UserFiles.under([tmp_path]))
     module.run(watch)
     assert watch.blocks == []
+
+
+# -- the call chain, and the GIL -----------------------------------------------------------------
+
+
+def lookup_user() -> str:
+    time.sleep(BLOCK_S)  # fine in a thread, a block on the loop
+    return "foo"
+
+
+def user_in_a_thread() -> str:
+    return lookup_user()
+
+
+async def user_on_the_loop() -> str:
+    return lookup_user()
+
+
+async def test_a_helper_called_from_an_async_dependency_shows_the_chain_from_the_dependency():
+    app = FastAPI()
+
+    @app.get("/sync")
+    async def by_thread(user: str = Depends(user_in_a_thread)):
+        return {"user": user}
+
+    @app.get("/async")
+    async def by_loop(user: str = Depends(user_on_the_loop)):
+        return {"user": user}
+
+    async with serve(app, user_files=UserFiles(), settings=SETTINGS) as harness:
+        run = await harness.fire_many([("GET", "/sync", None), ("GET", "/async", None)])
+        if not run.blocks:  # a very busy machine may excuse one block as waiting for a CPU
+            run = await harness.fire_many([("GET", "/sync", None), ("GET", "/async", None)])
+    [block] = run.blocks
+    assert [(p.function, p.line) for p in block.chain] == [
+        ("user_on_the_loop", line_of(user_on_the_loop, "lookup_user()")),
+        ("lookup_user", line_of(lookup_user, "time.sleep")),
+    ]
+    assert block.as_dict()["chain"][0]["function"] == "user_on_the_loop"
+    text = "\n".join(block_lines(run.blocks))
+    assert f"called by way of: tests/test_blame.py:{block.chain[0].line} in user_on_the_loop() → " in text
+
+
+async def test_json_dumps_handed_to_a_thread_that_holds_the_gil_is_a_gil_block_naming_the_work():
+    big = [{"id": i, "name": f"item {i}"} for i in range(50_000)]
+    # Sized so that one dumps holds the GIL for about three times the block threshold.
+    size = int(50_000 * 3 * BLOCK_S / fastest(lambda: json.dumps(big)))
+    big = [{"id": i, "name": f"item {i}"} for i in range(size)]
+    app = FastAPI()
+
+    @app.get("/")
+    async def export():
+        text = await asyncio.to_thread(json.dumps, big)
+        return {"bytes": len(text)}
+
+    async with serve(app, user_files=UserFiles(), settings=SETTINGS) as harness:
+        run = await harness.fire("GET", "/", n=3)
+    run.expect_status(200)
+    gil = [b for b in run.blocks if b.kind == "gil"]
+    assert gil and all(b.kind == "gil" for b in run.blocks)
+    assert {(b.place.line, b.held_by) for b in gil} == {(line_of(export, "asyncio.to_thread"), "json.dumps")}
+    assert "The thread was running json.dumps(), handed over on this line." in "\n".join(block_lines(gil))
+
+
+async def test_a_sleep_on_the_loop_while_a_thread_hashes_is_still_io():
+    app = FastAPI()
+
+    def hashed() -> str:
+        return hashlib.pbkdf2_hmac("sha256", b"foo", b"salt", 200_000).hex()  # lets go of the GIL
+
+    @app.get("/")
+    async def both():
+        task = asyncio.create_task(asyncio.to_thread(hashed))
+        await asyncio.sleep(0)
+        time.sleep(BLOCK_S)
+        return {"hash": await task}
+
+    assert await blocks_of(app) == [(HERE, line_of(both, "time.sleep"), "both", "io")]

@@ -15,9 +15,9 @@ import pytest
 from fastapi import BackgroundTasks, FastAPI
 
 from fastapi_async_katas import KataFailure, serve
+from fastapi_async_katas.engine.misconceptions import in_turn
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.database import PRODUCTS, Database
-from fastapi_async_katas.world.database_checks import SERIALIZED
 
 HERE = UserFiles.under([Path(__file__).parent])
 
@@ -156,7 +156,7 @@ async def test_queries_that_take_turns_behind_a_lock_fail_with_the_requests_in_t
     text = str(failure.value)
     assert text.startswith("The database received the 5 lookups one after another.")
     assert "at most 1 of them in flight at the database at once" in text
-    assert SERIALIZED.format(in_app=5) in text
+    assert in_turn(5, "their queries", 1) in text
     assert "Queries the database received (one row per query" in text
 
 

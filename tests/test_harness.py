@@ -83,6 +83,82 @@ async def test_a_blocking_route_is_served_one_at_a_time_and_blamed():
         run.expect_in_flight(at_least=2)
 
 
+async def test_coroutine_origins_are_tracked_only_once_one_went_unawaited():
+    """Tracking costs every coroutine the app creates: it stays off until it is needed."""
+    app = FastAPI()
+    depths = []
+
+    async def save(item):
+        pass
+
+    @app.get("/clean")
+    async def clean():
+        depths.append(sys.get_coroutine_origin_tracking_depth())
+        return {}
+
+    @app.get("/dropped")
+    async def dropped():
+        depths.append(sys.get_coroutine_origin_tracking_depth())
+        save("foo")
+        return {}
+
+    async with serve(app, user_files=HERE) as harness:
+        clean_run = await harness.fire("GET", "/clean", n=3)
+        dropped_run = await harness.fire("GET", "/dropped", stagger_s=0.01, n=4)
+    assert clean_run.unawaited == [] and depths[:3] == [0, 0, 0]
+    assert depths[3] == 0 and all(depth > 0 for depth in depths[4:])
+    # The first was placed by reading the source, the others by their origin: the same line.
+    assert {u.created_at.line for u in dropped_run.unawaited} == {line_of(dropped, 'save("foo")')}
+    assert len(dropped_run.unawaited) == 4
+
+
+async def test_a_coroutine_made_before_tracking_is_placed_by_the_function_that_let_it_go():
+    app = FastAPI()
+
+    async def notify(item):
+        pass
+
+    @app.get("/a")
+    async def route_a():
+        notify("a")
+        return {}
+
+    @app.get("/b")
+    async def route_b(loud: bool = False):
+        if loud:
+            notify("b!")
+        else:
+            notify("b")
+        return {}
+
+    async with serve(app, user_files=HERE) as harness:
+        first = await harness.fire("GET", "/a")
+        second = await harness.fire("GET", "/b")
+    # The first is placed by reading the source: one call of notify() in the function that let it go.
+    assert [u.created_at.line for u in first.unawaited] == [line_of(route_a, 'notify("a")')]
+    # The second was made with origins tracked: exact, though route_b has two such calls.
+    assert [u.created_at.line for u in second.unawaited] == [line_of(route_b, 'notify("b")')]
+
+
+async def test_a_coroutine_that_two_calls_could_have_made_is_not_placed_by_guessing():
+    app = FastAPI()
+
+    async def notify(item):
+        pass
+
+    @app.get("/b")
+    async def route_b(loud: bool = False):
+        if loud:
+            notify("b!")
+        else:
+            notify("b")
+        return {}
+
+    async with serve(app, user_files=HERE) as harness:
+        run = await harness.fire("GET", "/b")
+    assert [(u.name.rpartition(".")[2], u.created_at) for u in run.unawaited] == [("notify", None)]
+
+
 async def test_a_coroutine_never_awaited_is_reported_with_the_line_that_created_it():
     app = FastAPI()
     saved = []
@@ -304,7 +380,8 @@ def test_the_hang_signal_never_interrupts_the_plugins_or_asyncios_own_code():
     from fastapi_async_katas.engine import loopwatch
 
     watch = loopwatch.LoopWatch(HERE)
-    watch._step = loopwatch._Step(0.0, 0.0, 0.0, hang_signalled=True)
+    watch._step = loopwatch.Step(0.0, 0.0, 0.0, 0.0)
+    watch._step.hang_signalled = True
     for module in (asyncio.events, loopwatch):
         frame = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename=module.__file__))
         watch._raise_hung(0, frame)  # no raise: signalled again later
@@ -312,3 +389,63 @@ def test_the_hang_signal_never_interrupts_the_plugins_or_asyncios_own_code():
         watch._step.hang_signalled = True
     with pytest.raises(loopwatch.LoopHung):
         watch._raise_hung(0, sys._getframe())
+
+
+def serial_app(middleware: str) -> FastAPI:
+    """A route that holds the loop while it works, so it serves one request at a time, behind a
+    middleware of some kind."""
+    app = FastAPI()
+
+    @app.get("/")
+    async def root():
+        time.sleep(0.06)
+        return {}
+
+    if middleware == "base":
+
+        @app.middleware("http")
+        async def request_id(request: Request, call_next):
+            response = await call_next(request)
+            response.headers["x-request-id"] = "1"
+            return response
+
+    elif middleware == "pure":
+        inner = app.build_middleware_stack
+
+        def with_pure_middleware():
+            stack = inner()
+
+            async def tagging(scope, receive, send):
+                await stack(scope, receive, send)
+
+            return tagging
+
+        app.build_middleware_stack = with_pure_middleware
+    return app
+
+
+@pytest.mark.parametrize("middleware", ["base", "pure", "none"])
+async def test_a_serial_route_is_served_one_at_a_time_whatever_middleware_takes_the_requests_in(middleware):
+    async with serve(serial_app(middleware), user_files=HERE, settings=QUICK) as harness:
+        run = await harness.fire("GET", "/", n=5)
+    run.expect_status(200)
+    assert run.max_in_flight == 1
+    with pytest.raises(KataFailure, match="5 concurrent requests were served one after another"):
+        run.expect_in_flight(at_least=3)
+
+
+async def test_a_request_hung_behind_a_base_middleware_is_located_where_the_route_waits():
+    app = FastAPI()
+    never = asyncio.Event()
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next):
+        return await call_next(request)
+
+    @app.get("/")
+    async def root():
+        await wait_for_the_payment(never)
+
+    async with serve(app, user_files=HERE, settings=QUICK) as harness:
+        run = await harness.fire("GET", "/")
+    assert run.timed_out[0].waiting_at.line == line_of(wait_for_the_payment, "never.wait()")

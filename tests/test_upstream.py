@@ -15,6 +15,7 @@ import pytest
 from fastapi_async_katas.engine.firing import serve
 from fastapi_async_katas.engine.judging import KataFailure
 from fastapi_async_katas.engine.loading import load_app
+from fastapi_async_katas.engine.misconceptions import ONE_BY_ONE, in_turn
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.upstream import HOST, Catalog, Reply, Upstream
 
@@ -304,14 +305,59 @@ async def test_more_connections_than_allowed_fail_the_connection_check(tmp_path,
         service.expect_connections(run, at_most=0)
 
 
+GATHERING_APP = """
+import asyncio
+import os
+import httpx
+from fastapi import FastAPI
+
+app = FastAPI()
+LIMIT = asyncio.Semaphore(int(os.environ.get("ECHO_LIMIT", "3")))
+
+
+async def item(client, i):
+    async with LIMIT:
+        return (await client.get(f"/items/{i}")).json()["item"]
+
+
+@app.get("/both")
+async def both():
+    async with httpx.AsyncClient(base_url=os.environ["ECHO_URL"]) as client:
+        return await asyncio.gather(*(item(client, i) for i in range(3)))
+"""
+
+
 async def test_a_peak_above_capacity_fails_the_at_most_check(tmp_path, monkeypatch):
-    with echo_service(latency_s=0.0) as service:
-        run = await fire_at_app(tmp_path, service, monkeypatch, SEQUENTIAL_APP)
-        async with httpx.AsyncClient(base_url=service.url) as client:
-            service.set_latency(0.5)
-            await asyncio.gather(*(client.get(f"/items/{i}") for i in range(3)))
+    with echo_service(latency_s=0.3) as service:
+        run = await fire_at_app(tmp_path, service, monkeypatch, GATHERING_APP)
+        async with httpx.AsyncClient(base_url=service.url) as client:  # after the run: not counted
+            await asyncio.gather(*(client.get(f"/items/{i}") for i in range(4)))
+    run.expect_status(200).expect_json(["0", "1", "2"])
+    service.expect_peak_in_flight(run, at_most=3)
     with pytest.raises(KataFailure, match="received 3 calls at once; it can take only 2"):
         service.expect_peak_in_flight(run, at_most=2)
+
+
+async def test_one_request_awaiting_each_call_in_turn_is_told_it_awaited_them_one_by_one(tmp_path, monkeypatch):
+    with echo_service(latency_s=0.1) as service:
+        run = await fire_at_app(tmp_path, service, monkeypatch, SEQUENTIAL_APP)
+    with pytest.raises(KataFailure) as failure:
+        service.expect_peak_in_flight(run, at_least=2)
+    assert ONE_BY_ONE in str(failure.value)
+
+
+async def test_one_request_whose_tasks_queue_at_a_lock_is_told_something_lets_one_through(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECHO_LIMIT", "1")
+    with echo_service(latency_s=0.1) as service:
+        run = await fire_at_app(tmp_path, service, monkeypatch, GATHERING_APP)
+    run.expect_status(200).expect_json(["0", "1", "2"])
+    with pytest.raises(KataFailure) as failure:
+        service.expect_peak_in_flight(run, at_least=3)
+    text = str(failure.value)
+    assert ONE_BY_ONE not in text
+    assert in_turn(1, "their calls to the echo service", 1) in text
+    assert text.count("something lets only one through at a time") == 1
+    assert "The request started its work together, but its calls to the echo service took turns" in text
 
 
 TIMEOUT_APP = """
@@ -386,19 +432,19 @@ from fastapi_async_katas.world.upstream import Upstream
 SEEN = {}
 
 
-async def test_catalog_sets_its_url_in_the_environment(catalog):
-    assert os.environ["CATALOG_URL"] == catalog.url
+async def test_catalog_sets_its_url_in_the_environment(katas_catalog):
+    assert os.environ["CATALOG_URL"] == katas_catalog.url
     assert "127.0.0.1" in os.environ["NO_PROXY"]
     async with httpx.AsyncClient() as client:
         response = await client.get(os.environ["CATALOG_URL"] + "/stock/2")
-    assert response.json()["available"] == catalog.products[2].available
-    SEEN["url"] = catalog.url
+    assert response.json()["available"] == katas_catalog.products[2].available
+    SEEN["url"] = katas_catalog.url
 
 
-async def test_start_upstream_starts_any_service(start_upstream):
+async def test_katas_upstream_starts_any_service(katas_upstream):
     service = Upstream("payments", env_var="PAYMENTS_URL", latency_s=0.0)
     service.route("GET", "/ok", lambda r: {"ok": True})
-    start_upstream(service)
+    katas_upstream(service)
     async with httpx.AsyncClient(base_url=os.environ["PAYMENTS_URL"]) as client:
         assert (await client.get("/ok")).json() == {"ok": True}
 

@@ -54,7 +54,14 @@ def copy_stack_of(tid: int) -> Stack:
 
 
 def blamed_place(stack: Stack, user_files: UserFiles, step_code: CodeType) -> Place | None:
-    """The innermost user line below the outermost timed loop step (`step_code`) on this stack.
+    """The innermost user line of `stack` below the outermost timed step (see `blamed_chain`)."""
+    chain = blamed_chain(stack, user_files, step_code)
+    return chain[-1] if chain else None
+
+
+def blamed_chain(stack: Stack, user_files: UserFiles, step_code: CodeType) -> tuple[Place, ...]:
+    """The user's frames below the outermost timed loop step (`step_code`) on this stack, from the
+    outermost (the route, dependency or middleware the server awaited) to the blamed line.
 
     Frames outside the step (the code that runs the loop: a console script, a test) are
     never blamed, and a loop nested inside a step (`asyncio.run` in a route) stays inside it.
@@ -63,21 +70,39 @@ def blamed_place(stack: Stack, user_files: UserFiles, step_code: CodeType) -> Pl
     the GIL (a thread pool busy computing, the offloading working as it should); asyncio waits
     for a new process to `exec`, which takes long only when the CPUs are busy.
     """
-    found = None
+    found = boundary = None
     candidate = None
     for i, (code, _) in enumerate(stack):
         if code is step_code:
             if candidate is not None:
-                found = candidate
+                found, boundary = candidate, i
         elif candidate is None:
             if code in _EXCUSED_CODES:
-                return None
+                return ()
             if code.co_filename in user_files:
                 candidate = _running_line(stack, i, user_files)
-    if found is None:
-        return None
-    code, lasti = stack[found]
-    return Place.at(code, lasti)
+    if found is None or boundary is None:
+        return ()
+    outer = [Place.at(code, lasti) for code, lasti in stack[found + 1 : boundary] if code.co_filename in user_files]
+    return tuple(dict.fromkeys([*reversed(outer), Place.at(*stack[found])]))
+
+
+def heaviest_chain(weights: dict[Stack, float], user_files: UserFiles, step_code: CodeType) -> tuple[tuple[Place, ...], float]:
+    """The user line the samples weigh most on, as the chain of user frames that led to it (the
+    heaviest such chain), and the line's weight in seconds."""
+    totals: dict[Place, float] = {}
+    chains: dict[Place, tuple[tuple[Place, ...], float]] = {}
+    for stack, weight in weights.items():
+        chain = blamed_chain(stack, user_files, step_code)
+        if chain:
+            place = chain[-1]
+            totals[place] = totals.get(place, 0.0) + weight
+            if weight >= chains.get(place, ((), -1.0))[1]:
+                chains[place] = (chain, weight)
+    if not totals:
+        return (), 0.0
+    place, weight_s = max(totals.items(), key=lambda kv: kv[1])
+    return chains[place][0], weight_s
 
 
 def _running_line(stack: Stack, i: int, user_files: UserFiles) -> int:

@@ -80,7 +80,9 @@ def timeline_lines(requests: Sequence[RequestRecord], began: float, ended: float
     mixed = len({r.path for r in requests}) > 1
     for r in shown:
         fired = r.fired if r.fired is not None else began
-        started = r.started if r.started is not None else None
+        # Being handled from when its route had it, as requests in flight are counted: a
+        # middleware may take a request in long before the route can serve it.
+        started = r.routed if r.routed is not None else r.started
         finished = r.finished if r.finished is not None else ended
         cells = [" "] * TIMELINE_WIDTH
 
@@ -129,16 +131,17 @@ def span_lines(title: str, noun: str, spans: Sequence[tuple[str, float, float | 
     return lines
 
 
-def block_lines(blocks: Sequence[Block], relative_to: str | None = None, *, remedies: bool = False) -> list[str]:
-    """Blocked loop steps, grouped by the line they were blamed on; with `remedies`, what usually helps."""
-    groups: dict[Place | None, list[Block]] = defaultdict(list)
+def block_lines(blocks: Sequence[Block], relative_to: str | None = None, *, remedies: bool = False, out_of: int | None = None) -> list[str]:
+    """Blocked loop steps, grouped by the line they were blamed on; with `remedies`, what usually
+    helps; with `out_of` (the requests sent), in how many of them each line blocked."""
+    groups: dict[tuple[Place | None, tuple[Place, ...]], list[Block]] = defaultdict(list)
     for block in blocks:
-        groups[block.place].append(block)
+        groups[(block.place, block.chain)].append(block)
     total_s = sum(b.wall_ms for b in blocks) / 1000
     times = "once" if len(blocks) == 1 else f"{len(blocks)} times"
     lines = [f"The event loop was blocked {times} ({total_s:.2f} s in all), by:"]
-    for place, group in sorted(groups.items(), key=lambda kv: -sum(b.wall_ms for b in kv[1])):
-        lines += _one_place(place, group, relative_to, remedies)
+    for (place, chain), group in sorted(groups.items(), key=lambda kv: -sum(b.wall_ms for b in kv[1])):
+        lines += _one_place(place, chain, group, relative_to, remedies, out_of)
     return lines
 
 
@@ -155,16 +158,23 @@ def group_kind(group: Sequence[Block]) -> str:
     """The group's kind, from its CPU time against the time its steps had a CPU, summed."""
     running = sum(max(b.wall_ms - b.waiting_for_cpu_ms, 0.0) for b in group)
     cpu = sum(b.cpu_ms for b in group)
-    kinds = {b.kind for b in group}
-    if kinds == {"gil"}:
+    kinds = [b.kind for b in group]
+    if kinds.count("gil") * 2 > len(kinds):
         return "gil"
     return "cpu" if running and cpu >= CPU_SHARE * running else "io"
 
 
-def _one_place(place: Place | None, group: list[Block], relative_to: str | None, remedies: bool) -> list[str]:
+def _one_place(
+    place: Place | None, chain: tuple[Place, ...], group: list[Block], relative_to: str | None, remedies: bool, out_of: int | None
+) -> list[str]:
     lines = place_lines(place, relative_to)
+    if len(chain) > 1:
+        lines.append("      " + chain_text(chain, relative_to))
     count = "1 block" if len(group) == 1 else f"{len(group)} blocks"
-    lines.append(f"      {count}: {figures([b.wall_ms for b in group], 'wall')} against {figures([b.cpu_ms for b in group], 'CPU')}")
+    seen = ""
+    if out_of is not None:
+        seen = f"; seen in {seen_in(group)} of {out_of} requests"
+    lines.append(f"      {count}: {figures([b.wall_ms for b in group], 'wall')} against {figures([b.cpu_ms for b in group], 'CPU')}{seen}")
     waited = [b.waiting_for_cpu_ms for b in group]
     if max(waited) >= 0.2 * min(b.wall_ms for b in group):
         lines.append(
@@ -173,12 +183,31 @@ def _one_place(place: Place | None, group: list[Block], relative_to: str | None,
         )
     kind = group_kind(group)
     lines.append("      " + kind_text(kind, group))
-    lines += ["      " + sentence for sentence in about_a_block(place)]
+    holder = next((b for b in group if b.held_by), None)
+    if kind == "gil" and holder is not None:
+        if holder.held_by_place == place:
+            where = ", handed over on this line"
+        elif holder.held_by_place is not None:
+            where = f", handed to a thread at {holder.held_by_place.short(relative_to)}: {holder.held_by_place.code}"
+        else:
+            where = ""
+        lines.append(f"      The thread was running {holder.held_by}(){where}.")
+    lines += ["      " + sentence for sentence in about_a_block(chain or ((place,) if place else ()))]
     if remedies and place is not None:
         remedy = remedy_for(place.code, kind)
         if remedy is not None:
             lines.append(f"      What usually helps ({remedy.call}): {remedy.text}.")
     return lines
+
+
+def seen_in(blocks: Sequence[Block]) -> int:
+    """In how many distinct requests these blocks were seen (a block between requests counts in none)."""
+    return len({b.request for b in blocks if b.request is not None})
+
+
+def chain_text(chain: Sequence[Place], relative_to: str | None = None) -> str:
+    """How the server got to the blamed line through the user's code, outermost first."""
+    return "called by way of: " + " → ".join(f"{p.short(relative_to)} in {p.function}()" for p in chain)
 
 
 def kind_text(kind: str, group: Sequence[Block] = ()) -> str:
@@ -194,7 +223,7 @@ def kind_text(kind: str, group: Sequence[Block] = ()) -> str:
 
 def place_lines(place: Place | None, relative_to: str | None = None) -> list[str]:
     if place is None:
-        return ["  (in library code; no line of yours was running)"]
+        return ["  (no line of yours was running: the loop was held up in library code, or between its steps)"]
     return [f"  {place.short(relative_to)} in {place.function}()", f"      {place.code}"]
 
 

@@ -8,10 +8,9 @@ finished each request, and any exception it raised, so the timeline shows the se
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -19,28 +18,18 @@ from typing import Any, AsyncIterator
 import httpx
 
 from fastapi_async_katas.engine.awaits import UnawaitedCatcher
-from fastapi_async_katas.engine.exits import AppExited, exits_refused
+from fastapi_async_katas.engine.exits import exits_refused
 from fastapi_async_katas.engine.explaining import raised_at
 from fastapi_async_katas.engine.judging import Run
 from fastapi_async_katas.engine.lifespan import Lifespan, LifespanFailed
 from fastapi_async_katas.engine.loopwatch import LoopHung, LoopWatch
+from fastapi_async_katas.engine.recording import REQUEST_VAR, OnAnswer, recording, sending_now
 from fastapi_async_katas.engine.records import RequestRecord
-from fastapi_async_katas.engine.suspended import suspended_at
+from fastapi_async_katas.engine.routing import record_routing, waiting_chain
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
 ASGIApp = Any
 BASE_URL = "http://testserver"
-
-_current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar("_current", default=None)
-# Called the moment the app sends the last byte of an answer, before any background work runs.
-OnAnswer = Callable[[RequestRecord, bytes], None]
-_on_answer: contextvars.ContextVar[OnAnswer | None] = contextvars.ContextVar("_on_answer", default=None)
-
-
-def current_request() -> RequestRecord | None:
-    """The request the calling task is sending, if it is one fired by a `Harness`."""
-    return _current.get()
-
 
 @dataclass
 class Settings:
@@ -99,6 +88,7 @@ class Harness:
         stagger_s: float = 0.0,
         at: Sequence[float] | None = None,
         on_answer: OnAnswer | None = None,
+        stop: asyncio.Event | None = None,
     ) -> Run:
         """Send several requests, each `(method, path, json_body)` or `(method, path, json_body,
         headers)`, concurrently; a request's own headers go over the shared `headers`.
@@ -107,22 +97,35 @@ class Harness:
         send time in seconds from the start of the burst. `on_answer(record, body)` is called,
         on the loop, the moment the app sends the last byte of each answer: before any work the
         app left for after the response (a database read there shows what was stored in time).
+        When `stop` is set, the run ends there: requests not yet sent are left out (counted in
+        `Run.left_out`), and those still unanswered are cancelled and marked `timed_out`, with
+        the line each waited at, as at the deadline.
         """
         records = [RequestRecord(i + 1, request[0].upper(), request[1]) for i, request in enumerate(requests)]
         delays = list(at) if at is not None else [i * stagger_s for i in range(len(requests))]
         begin = time.perf_counter()
         waited_for_cpu = self.watch.cpu_wait_s()
+        unawaited_before = len(self.unawaited.found)
         tasks = []
         for record, request, delay in zip(records, requests, delays):
             own = {**(headers or {}), **(request[3] if len(request) > 3 else {})}  # type: ignore[misc]
             tasks.append(asyncio.create_task(self._send(record, request[2], own or None, params, begin, delay, on_answer)))
         deadline = self.settings.request_timeout_s + max(delays, default=0.0)
         self.watch.deadline = begin + deadline  # past it, a stuck step is interrupted at once
-        done, pending = await asyncio.wait(tasks, timeout=deadline)
-        for task in pending:
+        done, pending = await _wait_all(tasks, deadline, stop)
+        stopped = bool(pending) and stop is not None and stop.is_set()
+        unsent = {task for task in pending if records[tasks.index(task)].fired is None} if stopped else set()
+        if unsent:  # stopped before their time to be sent: not part of what was measured
+            for task in unsent:
+                task.cancel()
+            await asyncio.wait(unsent, timeout=1.0)
+            kept = [i for i, task in enumerate(tasks) if task not in unsent]
+            records, tasks, pending = [records[i] for i in kept], [tasks[i] for i in kept], pending - unsent
+        for task in pending:  # unanswered at the deadline, or when stopped: where were they waiting?
             record = records[tasks.index(task)]
             record.timed_out = True
-            record.waiting_at = suspended_at(task, self.user_files)
+            record.waiting_chain = waiting_chain(record, task, self.user_files)
+            record.waiting_at = record.waiting_chain[-1] if record.waiting_chain else None
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=1.0)
@@ -146,10 +149,12 @@ class Harness:
             began=begin,
             ended=end,
             blocks=self.watch.blocks_between(begin, end),
-            unawaited=list(self.unawaited.found),
+            unawaited=self.unawaited.found[unawaited_before:],
             timeout_s=self.settings.request_timeout_s,
             block_ms=self.settings.block_ms,
             busy_s=max(self.watch.cpu_wait_s() - waited_for_cpu, 0.0),
+            left_out=len(unsent),
+            stopped=stopped,
         )
         self.runs.append(run)
         return run
@@ -166,52 +171,26 @@ class Harness:
     ) -> None:
         if delay:
             await asyncio.sleep(delay)
-        _current.set(record)
-        _on_answer.set(on_answer)
+        sending_now(record, on_answer)
         # The burst is sent at once; a task that only gets to run later was kept waiting by the loop.
         record.fired = fired_at + delay
-        response = await self.client.request(record.method, record.path, json=body, headers=headers, params=params)
+        try:
+            response = await self.client.request(record.method, record.path, json=body, headers=headers, params=params)
+        finally:
+            self.unawaited.notice()
         record.done = time.perf_counter()
         record.status = response.status_code
         record.body = response.content
         record.headers = dict(response.headers)
 
-    async def _recording_app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        record = _current.get()
-        if scope["type"] != "http" or record is None:
-            await self.app(scope, receive, send)
-            return
-        scope = {**scope, "state": dict(self._lifespan.state)}
-        record.started = time.perf_counter()
-        on_answer = _on_answer.get()
-        parts: list[bytes] = []
-
-        async def sending(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.body":
-                parts.append(message.get("body", b""))
-                if not message.get("more_body", False) and record.answered is None:
-                    record.answered = time.perf_counter()
-                    if on_answer is not None:
-                        on_answer(record, b"".join(parts))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        except SystemExit as exc:
-            # Out of a task, SystemExit would stop the test's own loop: the request fails instead.
-            record.error = exc
-            raise AppExited(f"the app raised SystemExit({exc.code!r})") from exc
-        except Exception as exc:
-            record.error = exc
-            raise
-        finally:
-            record.finished = time.perf_counter()
-
     async def _start(self) -> None:
         s = self.settings
-        self.watch = LoopWatch(self.user_files, block_ms=s.block_ms, hang_s=s.hang_s).start()
+        self.watch = LoopWatch(self.user_files, block_ms=s.block_ms, hang_s=s.hang_s)
+        self.watch.request_var = REQUEST_VAR
+        self.watch.start()
         self.unawaited = UnawaitedCatcher(self.user_files).__enter__()
         self._lifespan = Lifespan(self.app)
+        self._unroute = record_routing(self.app, REQUEST_VAR)
         began = time.perf_counter()
         try:
             await asyncio.wait_for(self._lifespan.startup(), s.lifespan_timeout_s)
@@ -227,7 +206,7 @@ class Harness:
         # What startup built lives as long as the app: a collection in the middle of a request
         # must not walk it all again, and be taken for the app's own work.
         self.unawaited.settle()
-        transport = httpx.ASGITransport(app=self._recording_app, raise_app_exceptions=False)
+        transport = httpx.ASGITransport(app=recording(self.app, lambda: self._lifespan.state), raise_app_exceptions=False)
         self.client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=None)
 
     async def _stop(self) -> None:
@@ -236,6 +215,7 @@ class Harness:
             client = getattr(self, "client", None)
             if client is not None:
                 await client.aclose()
+            getattr(self, "_unroute", lambda: None)()
             lifespan = getattr(self, "_lifespan", None)
             if lifespan is not None:
                 try:
@@ -268,6 +248,20 @@ async def serve(
             yield harness
         finally:
             await harness._stop()
+
+
+async def _wait_all(tasks: list[asyncio.Task[None]], timeout: float, stop: asyncio.Event | None) -> tuple[set[Any], set[Any]]:
+    """Wait for every task until `timeout`, or until `stop` is set; return (done, pending)."""
+    if stop is None:
+        return await asyncio.wait(tasks, timeout=timeout)
+    everything = asyncio.ensure_future(asyncio.wait(tasks))
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([everything, stopped], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        everything.cancel()
+        stopped.cancel()
+    return {t for t in tasks if t.done()}, {t for t in tasks if not t.done()}
 
 
 def _release_frames(exc: BaseException | None) -> None:

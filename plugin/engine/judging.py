@@ -52,6 +52,9 @@ class Run:
     context: list[RequestRecord] | None = None
     # Seconds the loop thread spent ready to run but waiting for a CPU while the run lasted.
     busy_s: float = 0.0
+    # Stopped early (`fire_many(stop=...)`): the requests not yet sent then were left out.
+    left_out: int = 0
+    stopped: bool = False
 
     @property
     def timeline_requests(self) -> list[RequestRecord]:
@@ -70,7 +73,12 @@ class Run:
 
     @property
     def max_in_flight(self) -> int:
-        """The most requests the app was handling at the same moment."""
+        """The most requests the app was handling at the same moment, counted where its routes
+        run (inside any middleware, which may take requests in faster than the routes serve
+        them), or at the app's door when the app has no router the harness can see."""
+        routed = [(r.routed, r.unrouted or self.ended) for r in self.requests if r.routed is not None]
+        if routed:
+            return max_overlap(routed)
         return max_overlap((r.started, r.finished or self.ended) for r in self.requests if r.started is not None)
 
     @property

@@ -21,8 +21,7 @@ net of the same waits. So a slow machine, a CPU hog next door or a garbage colle
 turns a free-running app into a blocking one, and a step slow in library code is never pinned
 on a user line that happened to be on the stack for a moment.
 
-Wall time far above CPU time means the step was waiting (I/O, a sleep, a lock); the two about
-equal means it was computing.
+Wall time far above CPU time means the step was waiting (I/O, a sleep, a lock); about equal, computing.
 """
 
 from __future__ import annotations
@@ -31,16 +30,18 @@ import asyncio
 import gc
 import os
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi_async_katas.engine.blame import Stack, blamed_place, copy_stack_of
+from fastapi_async_katas.engine.blame import Stack, blamed_place, copy_stack_of, heaviest_chain
 from fastapi_async_katas.engine.clocks import ReadyClock
+from fastapi_async_katas.engine.offloads import OffloadWatch
 from fastapi_async_katas.engine.records import Block
-from fastapi_async_katas.engine.userfiles import Place, UserFiles
+from fastapi_async_katas.engine.stalls import WakeWatch
+from fastapi_async_katas.engine.steps import Step
+from fastapi_async_katas.engine.userfiles import UserFiles, is_plugin_file
 
 # The blamed line must itself account for this share of `block_ms`, so a step that is slow in
 # library code never lands on a user line that merely happened to be running for a moment.
@@ -51,19 +52,16 @@ MAX_INTERVAL_S = 0.05
 
 _original_run = asyncio.events.Handle._run
 # Never interrupted by the hang signal: the plugin's own code, and asyncio's.
-_KEEP_OUT = tuple(os.path.dirname(module.__file__ or "") + os.sep for module in (asyncio, sys.modules[__name__.rsplit(".", 2)[0]]))
-
-
-def _not_to_interrupt(filename: str) -> bool:
-    return os.path.realpath(filename).startswith(_KEEP_OUT) or filename.startswith(_KEEP_OUT)
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _active: dict[int, "LoopWatch"] = {}
+_get_ident = threading.get_ident
 
 
 def _timed_run(handle: asyncio.events.Handle) -> None:
-    watch = _active.get(threading.get_ident())
+    watch = _active.get(_get_ident())
     if watch is None or watch._step is not None:
         return _original_run(handle)
-    watch._begin_step()
+    watch._begin_step(handle)
     try:
         return _original_run(handle)
     finally:
@@ -76,25 +74,6 @@ _STEP_CODE = _timed_run.__code__
 
 class LoopHung(BaseException):
     """Raised inside the loop thread when a step has run past the hang limit or the deadline."""
-
-
-@dataclass(eq=False)
-class _Step:
-    """The loop step in progress; the sampler adds to `weights` while the loop thread runs it."""
-
-    started: float
-    cpu0: float
-    ready0: float
-    gc_s: float = 0.0
-    gc_began: float | None = None
-    last: float = 0.0
-    ready_last: float = 0.0
-    gc_last: float = 0.0
-    held_s: float = 0.0
-    held_last: float = 0.0
-    hang_signalled: bool = False
-    samples: int = 0
-    weights: dict[Stack, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -110,6 +89,8 @@ class LoopWatch:
     sample_after_ms: float = 20.0
     interval_ms: float = 4.0
     hang_s: float | None = None
+    # A context variable whose value, in the context a step runs in, says which request it serves.
+    request_var: Any = None
 
     blocks: list[Block] = field(default_factory=list, init=False)
     hung: Block | None = field(default=None, init=False)
@@ -119,11 +100,13 @@ class LoopWatch:
 
     def __post_init__(self) -> None:
         self._tid = 0
-        self._step: _Step | None = None
+        self._step: Step | None = None
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
         self._old_handler: Any = None
         self._ready = ReadyClock(open_now=False)
+        self._offloads = OffloadWatch(self.user_files)
+        self._wakes = WakeWatch()
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> "LoopWatch":
@@ -132,6 +115,8 @@ class LoopWatch:
             raise RuntimeError("a LoopWatch is already active on this thread")
         self._ready = ReadyClock()
         _active[self._tid] = self
+        self._offloads.install()
+        self._wakes = WakeWatch()
         asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]
         gc.callbacks.append(self._on_gc)
         if self.hang_s is not None and threading.current_thread() is threading.main_thread():
@@ -146,6 +131,8 @@ class LoopWatch:
         if self._sampler is not None:
             self._sampler.join()
         _active.pop(self._tid, None)
+        self._offloads.uninstall()
+        self._wakes.close()
         if not _active:
             asyncio.events.Handle._run = _original_run  # type: ignore[method-assign]
         if self._on_gc in gc.callbacks:
@@ -170,38 +157,57 @@ class LoopWatch:
         return [b for b in self.blocks if start <= b.started <= end]
 
     # -- loop thread -------------------------------------------------------------------
-    def _begin_step(self) -> None:
-        ready = self._ready.read()
-        now = time.perf_counter()
-        self._step = _Step(now, time.thread_time(), ready, last=now, ready_last=ready)
+    def _begin_step(self, handle: asyncio.events.Handle | None = None) -> None:
+        # What every step costs: four clock reads here, one at its end. The rest is for long steps.
+        ready, now, cpu, process = self._ready.read(), time.perf_counter(), time.thread_time(), time.process_time()
+        stall = self._wakes.stall_before(now, ready, cpu, process, self.block_ms)
+        if stall is not None:
+            self._held_by(stall, stall.started, now)
+            if stall.held_by:  # the app's own work held the GIL: not a thread of the world or a library
+                self.blocks.append(stall)
+        self._step = Step(now, cpu, ready, process)
+        if self.request_var is not None and handle is not None:
+            self._step.context = getattr(handle, "_context", None)
 
     def _end_step(self) -> None:
         end = time.perf_counter()
-        cpu_s = time.thread_time()
         step, self._step = self._step, None
         if step is None:
             return
-        cpu_ms = (cpu_s - step.cpu0) * 1000
         wall_ms = (end - step.started) * 1000
-        if wall_ms < self.block_ms or not step.weights:
+        if wall_ms < self.block_ms:
+            self._wakes.step_ended(end)
             return
-        waiting_ms = (max(self._ready.read() - step.ready0, 0.0) + step.held_s) * 1000
+        cpu_ms = (time.thread_time() - step.cpu0) * 1000
+        ready = self._ready.read()
+        self._wakes.step_ended(end, ready, time.thread_time(), time.process_time())
+        waiting_ms = (max(ready - step.ready0, 0.0) + step.held_s) * 1000
         if wall_ms - waiting_ms - step.gc_s * 1000 < self.block_ms:
             return
         # A copy: a late sample may still add to the step's weights while its stacks are resolved.
-        place, weight_s = self._heaviest(dict(step.weights))
-        if place is None or weight_s * 1000 < BLAME_SHARE * self.block_ms:
-            return
-        self.blocks.append(Block(place, wall_ms, cpu_ms, step.started, step.samples, min(waiting_ms, wall_ms)))
+        chain, weight_s = heaviest_chain(dict(step.weights or {}), self.user_files, _STEP_CODE)
+        blamed = bool(chain) and weight_s * 1000 >= BLAME_SHARE * self.block_ms
+        others_ms = max((time.process_time() - step.process_cpu0) * 1000 - cpu_ms, 0.0)
+        # The sampler needs the GIL too: with no sample at all, it never got it after its first wait.
+        gap_s = step.longest_gap_s if step.samples else end - step.started - self.sample_after_ms / 1000
+        block = Block(chain[-1] if blamed else None, wall_ms, cpu_ms, step.started, step.samples,
+                      min(waiting_ms, wall_ms), chain if blamed else (), others_ms, gap_s * 1000)
+        # Read at the end: a request's first step sets the variable while it runs.
+        served = step.context.get(self.request_var, None) if step.context is not None else None
+        block.request = getattr(served, "index", None)
+        if block.kind == "gil":
+            self._held_by(block, step.started, end)
+        if not blamed and not block.held_by:
+            return  # slow in library code, and not for work the app handed to a thread: nobody's line to blame
+        self.blocks.append(block)
 
-    def _heaviest(self, weights: dict[Stack, float]) -> tuple[Place | None, float]:
-        """The user line the samples weigh most on, and their weight in seconds."""
-        totals: dict[Place, float] = {}
-        for stack, weight in weights.items():
-            place = blamed_place(stack, self.user_files, _STEP_CODE)
-            if place is not None:
-                totals[place] = totals.get(place, 0.0) + weight
-        return max(totals.items(), key=lambda kv: kv[1], default=(None, 0.0))
+    def _held_by(self, block: Block, start: float, end: float) -> None:
+        """Name the work another thread ran while the loop waited for the GIL, if it is known."""
+        busiest = self._offloads.busiest_between(start, end)
+        if busiest is not None:
+            block.held_by, block.held_by_place = busiest.name, busiest.place
+            if block.place is None and busiest.place is not None:
+                block.place, block.chain = busiest.place, (busiest.place,)  # no line of the app's ran: the one that handed the work over
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         step = self._step
@@ -217,7 +223,7 @@ class LoopWatch:
         step = self._step
         if step is None or not step.hang_signalled:  # a step that ended meanwhile
             return
-        if frame is not None and _not_to_interrupt(frame.f_code.co_filename):
+        if frame is not None and (frame.f_code.co_filename.startswith(_ASYNCIO_DIR) or is_plugin_file(frame.f_code.co_filename)):
             # Raised here, it would break the plugin's or asyncio's own state: the sampler
             # signals again at its next sample, when the loop may be in the app's code.
             step.hang_signalled = False
@@ -229,13 +235,16 @@ class LoopWatch:
         sample_after = self.sample_after_ms / 1000
         interval = wait = self.interval_ms / 1000
         while not self._stop.wait(wait):
-            wait = interval
+            # Each wake takes the GIL from the loop thread: sleep until the step could be old
+            # enough to sample (its samples credit all the time since `sample_after` anyway).
             step = self._step
             if step is None:
+                wait = sample_after
                 continue
             now = time.perf_counter()
             running = now - step.started
             if running < sample_after:
+                wait = max(interval, sample_after - running)
                 continue
             ready = self._ready.read()
             # Each sample takes the GIL from the loop thread, and gives it back only when this
@@ -254,13 +263,13 @@ class LoopWatch:
                 if self._old_handler is not None:
                     signal.pthread_kill(self._tid, signal.SIGUSR1)
 
-    def _is_hung(self, step: _Step, now: float) -> bool:
+    def _is_hung(self, step: Step, now: float) -> bool:
         """Whether this step has run past the hang limit, or past the deadline of the requests."""
         if self.hang_s is not None and now - step.started >= self.hang_s:
             return True
         return self.deadline is not None and now >= self.deadline
 
-    def _weigh(self, step: _Step, stack: Stack, now: float, ready: float, sample_after: float) -> None:
+    def _weigh(self, step: Step, stack: Stack, now: float, ready: float, sample_after: float) -> None:
         """Credit `stack` with the time since the last sample that the thread could have run.
 
         The first `sample_after` of a step is nobody's: short library steps are common, and
@@ -270,4 +279,6 @@ class LoopWatch:
         lost = (ready - step.ready_last) + (step.gc_s - step.gc_last) + (step.held_s - step.held_last)
         step.last, step.ready_last, step.gc_last, step.held_last = now, ready, step.gc_s, step.held_s
         step.samples += 1
-        step.weights[stack] = step.weights.get(stack, 0.0) + max(since - lost, 0.0)
+        step.longest_gap_s = max(step.longest_gap_s, since)
+        weights = step.weights = step.weights if step.weights is not None else {}
+        weights[stack] = weights.get(stack, 0.0) + max(since - lost, 0.0)

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi_async_katas.engine.userfiles import Place
 
 CPU_SHARE_FOR_CPU_KIND = 0.5
+GIL_SHARE = 0.5
 
 
 @dataclass
@@ -23,6 +24,11 @@ class RequestRecord:
     path: str
     fired: float | None = None
     started: float | None = None
+    # When the router (the routes and their dependencies, inside every middleware) had it.
+    routed: float | None = None
+    unrouted: float | None = None
+    # The task the router served it in: a middleware may run it apart from the request's own.
+    route_task: Any = field(default=None, repr=False, compare=False)
     answered: float | None = None
     finished: float | None = None
     done: float | None = None
@@ -32,6 +38,8 @@ class RequestRecord:
     error: BaseException | None = None
     timed_out: bool = False
     waiting_at: Place | None = None
+    # For a request still unanswered: the user's lines it waited at, outermost first.
+    waiting_chain: tuple[Place, ...] = ()
 
     @property
     def label(self) -> str:
@@ -79,11 +87,29 @@ class Block:
     started: float
     samples: int = 0
     waiting_for_cpu_ms: float = 0.0
+    # The user's frames that led to the line, outermost first (the route, say), the line last.
+    chain: tuple[Place, ...] = ()
+    # CPU time the process's other threads spent while the step ran, and the longest the
+    # sampler itself could not run (it too needs the GIL): together, a GIL held elsewhere.
+    others_cpu_ms: float = 0.0
+    longest_gap_ms: float = 0.0
+    # For a `gil` block: the work another thread ran meanwhile, and where it was handed over.
+    held_by: str = ""
+    held_by_place: Place | None = None
+    # Which fired request the step served (its index), when the harness could tell.
+    request: int | None = None
 
     @property
     def kind(self) -> str:
+        """`cpu`: the loop computed; `gil`: it waited for the GIL another thread held while
+        computing; `io`: it waited on something else (I/O, a sleep, a lock)."""
         running_ms = max(self.wall_ms - self.waiting_for_cpu_ms, 0.0)
-        return "cpu" if self.cpu_ms >= CPU_SHARE_FOR_CPU_KIND * running_ms else "io"
+        if self.cpu_ms >= CPU_SHARE_FOR_CPU_KIND * running_ms:
+            return "cpu"
+        stalled_ms = running_ms - self.cpu_ms
+        if self.others_cpu_ms >= GIL_SHARE * stalled_ms and self.longest_gap_ms >= GIL_SHARE * stalled_ms:
+            return "gil"
+        return "io"
 
     def as_dict(self) -> dict[str, Any]:
         place = self.place
@@ -95,4 +121,12 @@ class Block:
             "wall_ms": round(self.wall_ms, 1),
             "cpu_ms": round(self.cpu_ms, 1),
             "kind": self.kind,
+            "chain": [_place_dict(p) for p in self.chain],
+            "held_by": {"work": self.held_by, **_place_dict(self.held_by_place)} if self.kind == "gil" else None,
         }
+
+
+def _place_dict(place: Place | None) -> dict[str, Any]:
+    if place is None:
+        return {"file": None, "line": None, "function": None, "code": None}
+    return {"file": place.file, "line": place.line, "function": place.function, "code": place.code}

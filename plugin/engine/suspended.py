@@ -22,9 +22,3 @@ def awaiting_places(task: asyncio.Task[Any], user_files: UserFiles) -> list[Plac
             places.append(Place.of(frame))
         awaitable = getattr(awaitable, "cr_await", None) or getattr(awaitable, "gi_yieldfrom", None)
     return places
-
-
-def suspended_at(task: asyncio.Task[Any], user_files: UserFiles) -> Place | None:
-    """The innermost user line a suspended task is waiting at."""
-    places = awaiting_places(task, user_files)
-    return places[-1] if places else None

@@ -67,7 +67,7 @@ def _required_parameters(function: Any) -> list[str]:
 
 def _suggestion(module: Any, label: str) -> str:
     """Where the app might be instead: another attribute, or a module of this package."""
-    found = [name for name, value in vars(module).items() if _looks_like_app(value)]
+    found = [name for name, value in vars(module).items() if _surely_an_app(value)]
     if found:
         return f"; it has {', '.join(repr(n) for n in found)}: try {label}:{found[0]}"
     folders = getattr(module, "__path__", None)
@@ -174,3 +174,16 @@ def _looks_like_app(value: Any) -> bool:
     if call is not value and positional and positional[0].name == "self":
         positional = positional[1:]
     return len(positional) >= 3 or any(p.kind is p.VAR_POSITIONAL for p in positional)
+
+
+def _surely_an_app(value: Any) -> bool:
+    """Stricter than `_looks_like_app`, for suggestions: an app or middleware instance (not a
+    router), or a function whose parameters are named as ASGI names them (a dependency that
+    takes three parameters is not suggested)."""
+    if not _looks_like_app(value):
+        return False
+    if not (inspect.isfunction(value) or inspect.ismethod(value)):
+        # A router (FastAPI's `APIRouter`) is callable as ASGI but is not an app to serve.
+        return not (hasattr(value, "routes") and not hasattr(value, "user_middleware"))
+    names = list(inspect.signature(value).parameters)[:3]
+    return names == ["scope", "receive", "send"]

@@ -28,6 +28,7 @@ import anyio.to_thread
 
 from fastapi_async_katas.engine.loans import Borrow, Wave, waves_of
 from fastapi_async_katas.engine.misconceptions import ONLY_A_BIGGER_LIMIT
+from fastapi_async_katas.engine.recording import current_request
 from fastapi_async_katas.engine.threadpool_text import threadpool_lines
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
@@ -43,7 +44,7 @@ _DEF_LINE = re.compile(r"^\s*(async\s+)?def\s")
 class ThreadpoolWatch:
     """Record how the default thread limiter of the running event loop lends its tokens.
 
-    `attach()` must run on the loop (the `threadpool` fixture does it). `limit` is the number
+    `attach()` must run on the loop (the `katas_threadpool` fixture does it). `limit` is the number
     of tokens, `peak_borrowed` the most lent at once, `borrows` every loan, `waves` the loans
     grouped by how many others had to finish before they got a thread.
     """
@@ -235,8 +236,6 @@ def _current_task() -> asyncio.Task[Any] | None:
 
 def _current_request() -> int | None:
     """The harness's request being handled in this task, if any."""
-    from fastapi_async_katas.engine.firing import current_request
-
     record = current_request()
     return record.index if record is not None else None
 

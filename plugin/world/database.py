@@ -10,11 +10,12 @@ running event loop: that query blocked the loop (a tripwire).
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from fastapi_async_katas.engine.records import max_overlap
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 from fastapi_async_katas.world.database_checks import DatabaseChecks, LoopQuery, QueryRecord
+from fastapi_async_katas.world.waiting import AppWatch
 
 ENV_VAR = "SHOP_DATABASE"
 DEFAULT_LATENCY_S = 0.1
@@ -74,6 +76,7 @@ class Database(DatabaseChecks):
         self.total_queries = 0
         self.loop_queries: list[LoopQuery] = []
         self.log: list[QueryRecord] = []
+        self._app: AppWatch | None = None
         self._seed()
 
     def _seed(self) -> None:
@@ -102,14 +105,18 @@ class Database(DatabaseChecks):
     def queries_between(self, start: float, end: float, matching: str = "") -> list[QueryRecord]:
         """The queries (whose SQL holds `matching`) in flight at some moment between `start` and `end`."""
         with self._lock:
-            return [q for q in self.log if q.started <= end and q.finished >= start and matching in q.sql]
+            return [q for q in self.log if q.finished is not None and q.started <= end and q.finished >= start and matching in q.sql]
 
     def peak_between(self, start: float, end: float, matching: str = "") -> int:
         """The most queries (whose SQL holds `matching`) in flight at one moment between `start` and `end`."""
-        spans = [(max(q.started, start), min(q.finished, end)) for q in self.queries_between(start, end, matching)]
+        spans = [(max(q.started, start), min(q.finished or end, end)) for q in self.queries_between(start, end, matching)]
         return max_overlap(spans)
 
     # -- the driver --------------------------------------------------------------------
+    def watch_app(self, loop: asyncio.AbstractEventLoop, user_files: UserFiles, skip_files: Iterable[str] = ()) -> None:
+        """Note, for each query, the lines of the app (on `loop`) that were waiting meanwhile."""
+        self._app = AppWatch(loop, user_files, frozenset(os.path.abspath(f) for f in skip_files))
+
     @contextmanager
     def installed(self) -> Iterator["Database"]:
         """Route `sqlite3.connect` for this file through the remote-like driver."""
@@ -137,13 +144,17 @@ class Database(DatabaseChecks):
             self.in_flight += 1
             self.total_queries += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        shown = tuple(params) if isinstance(params, (tuple, list)) else ()
+        query = QueryRecord(sql, shown, started, on_loop=on_loop)
+        if self._app is not None and not on_loop:
+            self._app.note_soon(query)
         try:
             time.sleep(self.latency_s)
         finally:
             with self._lock:
                 self.in_flight -= 1
-                shown = tuple(params) if isinstance(params, (tuple, list)) else ()
-                self.log.append(QueryRecord(sql, shown, started, time.perf_counter(), on_loop))
+                query.finished = time.perf_counter()
+                self.log.append(query)
         if on_loop:
             frame = self.user_files.innermost(sys._getframe(2))
             place = Place.of(frame) if frame is not None else None

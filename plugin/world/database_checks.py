@@ -8,21 +8,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi_async_katas.engine.explaining import span_lines
-from fastapi_async_katas.engine.misconceptions import IN_TURN
+from fastapi_async_katas.engine.misconceptions import in_turn
 from fastapi_async_katas.engine.userfiles import Place
+from fastapi_async_katas.world.waiting import waiting_lines
 
-SERIALIZED = IN_TURN.replace("{what}", "their queries")
 
-
-@dataclass(frozen=True)
+@dataclass
 class QueryRecord:
-    """One query's round trip: its SQL and parameters, and when it left and came back."""
+    """One query's round trip: its SQL and parameters, when it left and came back, and the
+    lines of the app that were waiting meanwhile (where known)."""
 
     sql: str
     params: tuple[Any, ...]
     started: float
-    finished: float
-    on_loop: bool
+    finished: float | None = None
+    on_loop: bool = False
+    waiting_in_app: list[Place] | None = None
+
+    @property
+    def label(self) -> str:
+        return _label(self.sql)
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,18 @@ class DatabaseChecks:
         raise NotImplementedError
 
     def expect_queries(self, run: Any, *, at_least: int) -> None:
-        """The app queried the database at least this many times (no cache, no skipped work)."""
+        """While `run` lasted, the app queried the database at least this many times (no cache,
+        no skipped work, nothing read ahead at startup)."""
         __tracebackhide__ = True
-        if self.total_queries < at_least:
+        made = len([q for q in self.queries_between(run.began, run.ended) if q.started >= run.began])
+        if made < at_least:
+            earlier = len([q for q in self.queries_between(0.0, run.began) if q.started < run.began])
             run.fail(
-                f"{len(run.requests)} requests made only {self.total_queries} database "
-                f"quer{'y' if self.total_queries == 1 else 'ies'}.",
-                measured=[f"{self.total_queries} {'query' if self.total_queries == 1 else 'queries'} reached the database"],
+                f"{len(run.requests)} requests made only {made} database "
+                f"quer{'y' if made == 1 else 'ies'}.",
+                measured=[f"{made} {'query' if made == 1 else 'queries'} reached the database while the requests ran"]
+                + ([f"{earlier} {'query' if earlier == 1 else 'queries'} came before the requests were sent (at the "
+                    "app's startup, or for earlier requests): rows kept from then may be stale"] if earlier else []),
                 expected=[f"each request reads fresh data from the database: at least {at_least} queries"],
                 show_timeline=False,
             )
@@ -129,7 +139,7 @@ class DatabaseChecks:
             writes = [q for q in self.queries_between(run.began, float("inf")) if _writes(q.sql) and set(key) <= set(q.params)]
             measured = [f"when {record.label} sent its {record.status}, the database held {_rows_text(rows)} for {what} {key[0]}"]
             if writes and record.answered is not None:
-                late = writes[0].finished - record.answered
+                late = (writes[0].finished or record.answered) - record.answered
                 measured.append(f"the write of {what} {key[0]} came back from the database {late:.2f} s after the answer was sent")
             run.fail(
                 f"{record.label} answered {record.status} before {what} {key[0]} was stored.",
@@ -150,9 +160,11 @@ class DatabaseChecks:
         trips = run.wall_s / self.latency_s if self.latency_s else 0.0
         how = "one after another" if peak <= 1 else f"no more than {peak} at a time"
         extra: list[str] = []
-        if run.max_in_flight >= at_least:
+        if run.max_in_flight >= at_least and not run.blocks:
             # The requests were not held up on the way in, so the timeline alone would not show it.
-            extra = [SERIALIZED.format(in_app=run.max_in_flight), "", *self.query_lines(run.began, run.ended, matching)]
+            waited = waiting_lines(queries, "Where your code waited while the queries ran:")
+            extra = [in_turn(run.max_in_flight, "their queries", peak), *([""] + waited if waited else []), "",
+                     *self.query_lines(run.began, run.ended, matching)]
         run.fail(
             f"The database received the {len(queries)} {what} {how}.",
             measured=[

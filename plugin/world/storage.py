@@ -14,14 +14,17 @@ and is not a regular file (`exists()` is true, `is_file()` is false).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-from fastapi_async_katas.engine.userfiles import display_path
+from fastapi_async_katas.engine.userfiles import UserFiles, display_path
 from fastapi_async_katas.world.storage_checks import FileRead, StorageChecks
+from fastapi_async_katas.world.waiting import AppWatch
 
 ENV_VAR = "SHOP_STORAGE"
 DEFAULT_LATENCY_S = 0.3
@@ -96,6 +99,7 @@ class SlowStorage(StorageChecks):
         self.in_flight = 0
         self.peak_in_flight = 0
         self.reads: list[FileRead] = []
+        self._app: AppWatch | None = None
 
     # -- for tests: set up files, read back, counters -----------------------------------
     def put(self, name: str, content: str | bytes) -> Path:
@@ -141,6 +145,9 @@ class SlowStorage(StorageChecks):
 
     # -- the world's side ---------------------------------------------------------------
     def _serve(self, slow: _SlowFile, fd: int, opened: float) -> None:
+        read = FileRead(slow.name, opened)
+        if self._app is not None:
+            self._app.note_soon(read)
         with self._lock:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -156,8 +163,13 @@ class SlowStorage(StorageChecks):
             # its whole file always finds its read in `reads`.
             with self._lock:
                 self.in_flight -= 1
-                self.reads.append(FileRead(slow.name, opened, time.perf_counter()))
+                read.finished = time.perf_counter()
+                self.reads.append(read)
             os.close(fd)
+
+    def watch_app(self, loop: asyncio.AbstractEventLoop, user_files: UserFiles, skip_files: Iterable[str] = ()) -> None:
+        """Note, for each read, the lines of the app (on `loop`) that were waiting meanwhile."""
+        self._app = AppWatch(loop, user_files, frozenset(os.path.abspath(f) for f in skip_files))
 
     def close(self) -> None:
         """Stop serving: release every thread that waits for a reader, and wait for them."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi_async_katas.engine.misconceptions import IN_TURN
+from fastapi_async_katas.engine.misconceptions import in_turn
 from fastapi_async_katas.engine.records import max_overlap
+from fastapi_async_katas.engine.userfiles import Place
+from fastapi_async_katas.world.waiting import waiting_lines
 
 FEW_READS = "{requests} requests made only {reads} from storage."
 READS_IN_TURN = "The file reads waited on storage {how}."
@@ -21,13 +23,19 @@ NOT_REGULAR = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class FileRead:
-    """One read the storage served: which file, when the reader opened it, when it got the end."""
+    """One read the storage served: which file, when the reader opened it, when it got the end,
+    and the lines of the app that were waiting meanwhile (where known)."""
 
     name: str
     started: float
-    finished: float
+    finished: float = 0.0
+    waiting_in_app: list[Place] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name
 
 
 class StorageChecks:
@@ -73,11 +81,15 @@ class StorageChecks:
         peak = self.peak_between(run.began, run.ended)
         if peak < at_least:
             in_app = max_overlap((r.started, r.finished or run.ended) for r in run.requests if r.started is not None and "/health" not in r.path)
+            extra: list[str] = []
+            if in_app >= at_least and not run.blocks:
+                waited = waiting_lines(self.reads_between(run.began, run.ended), "Where your code waited while the files were read:")
+                extra = [in_turn(in_app, "their reads", peak), *([""] + waited if waited else [])]
             run.fail(
                 READS_IN_TURN.format(how="one after another" if peak <= 1 else "mostly in turn"),
                 measured=[f"at most {_plural(peak, 'read')} in flight at once; all {len(run.requests)} requests took {run.wall_s:.2f} s"],
                 expected=[f"at least {at_least} reads waiting on storage at the same time"],
-                extra=[IN_TURN.format(in_app=in_app, what="their reads")] if in_app >= at_least else [],
+                extra=extra,
                 busy_may_explain=True,
             )
 

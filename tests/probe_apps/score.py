@@ -20,14 +20,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MARKER = re.compile(r"#\s*BLOCKS:\s*(io|cpu)")
+MARKER = re.compile(r"#\s*BLOCKS:\s*(io|cpu|gil)")
 REQUEST = re.compile(r"^# probe: (\w+) (\S+)$", re.M)
 HOG = "while True: pass"
 
 
 def targets() -> list[tuple[str, str, Path]]:
     """(name, TARGET, folder to run in) for each app; packages are probed both ways."""
-    found = [(p.stem, p.name, HERE) for p in sorted(HERE.glob("*.py")) if p.stem.split("_")[0] in ("blocking", "clean")]
+    found = [(p.stem, p.name, HERE) for p in sorted(HERE.glob("*.py")) if p.stem.split("_")[0] in ("blocking", "clean", "gil")]
     for package in sorted(p.parent for p in HERE.glob("*/main.py")):
         found.append((f"{package.name} (module)", f"{package.name}.main:app", HERE))
         found.append((f"{package.name} (file)", str(package / "main.py"), Path("/")))
@@ -68,8 +68,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def score(name: str, data: dict) -> tuple[str, list[str]]:
-    """A verdict (`ok` or what went wrong) and the blamed places, for one probed app."""
+def score(name: str, data: dict, cwd: Path) -> tuple[str, list[str]]:
+    """A verdict (`ok` or what went wrong) and the blamed places, for one probed app (probed
+    from `cwd`: the JSON's paths are relative to it)."""
     blocks = data["blocks"]
     places = sorted({f"{Path(b['file']).name}:{b['line']} {b['kind']}" for b in blocks})
     expected = expected_block(name)
@@ -78,7 +79,7 @@ def score(name: str, data: dict) -> tuple[str, list[str]]:
     file, line, kind = expected
     if not blocks:
         return "MISSED", places
-    if any(Path(b["file"]).resolve() != Path(file) or b["line"] != line for b in blocks):
+    if any((cwd / b["file"]).resolve() != Path(file) or b["line"] != line for b in blocks):
         return "WRONG LINE", places
     if any(b["kind"] != kind for b in blocks):
         return "WRONG KIND", places
@@ -102,7 +103,7 @@ def main() -> int:
             for _ in range(args.repeat):
                 began = time.perf_counter()
                 try:
-                    verdict, places = score(name, probe(target, cwd, args.n, request_of(name)))
+                    verdict, places = score(name, probe(target, cwd, args.n, request_of(name)), Path(cwd))
                 except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
                     verdict, places = f"ERROR {exc}", []
                 tally[group][0] += verdict == "ok"

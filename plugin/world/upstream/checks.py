@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from fastapi_async_katas.engine.explaining import place_lines, span_lines
-from fastapi_async_katas.engine.misconceptions import IN_TURN, ONE_BY_ONE
-from fastapi_async_katas.engine.userfiles import Place
+from fastapi_async_katas.engine.explaining import span_lines
+from fastapi_async_katas.engine.misconceptions import ONE_BY_ONE, in_turn
+from fastapi_async_katas.engine.records import max_overlap
 from fastapi_async_katas.world.upstream.calls import Call
+from fastapi_async_katas.world.waiting import waiting_lines
 
 if TYPE_CHECKING:
     from fastapi_async_katas.engine.judging import Run
 
 SETTLE_S = 1.0
-MAX_PLACES_PER_CALL = 3
-MAX_LABELS_PER_ROW = 3
 
 
 class UpstreamChecks:
@@ -34,16 +33,30 @@ class UpstreamChecks:
     def settle(self, timeout_s: float = SETTLE_S) -> int:
         raise NotImplementedError
 
+    def calls_during(self, run: "Run") -> list[Call]:
+        """The calls that reached this service while `run` lasted (not those of the app's startup)."""
+        return [c for c in self.calls if run.began <= c.started <= run.ended]
+
+    def peak_during(self, run: "Run") -> int:
+        """The most calls in flight here at one moment while `run` lasted."""
+        return max_overlap((c.started, c.finished if c.finished is not None else run.ended) for c in self.calls_during(run))
+
     def expect_requests(self, run: "Run", *, at_least: int) -> None:
-        """The app called this service at least this many times (no cache, no skipped work)."""
+        """While `run` lasted, the app called this service at least this many times (no cache,
+        no skipped work, nothing fetched ahead at startup)."""
         __tracebackhide__ = True
-        if self.total_requests < at_least:
+        during = self.calls_during(run)
+        made = len(during)
+        if made < at_least:
+            earlier = len([c for c in self.calls if c.started < run.began])
             run.fail(
                 f"{_plural(len(run.requests), 'request')} to the app made only "
-                f"{_plural(self.total_requests, 'call')} to the {self.name}.",
-                measured=[f"{_plural(self.total_requests, 'call')} reached the {self.name}"],
+                f"{_plural(made, 'call')} to the {self.name}.",
+                measured=[f"{_plural(made, 'call')} reached the {self.name} while the requests ran"]
+                + ([f"{_plural(earlier, 'call')} came before the requests were sent (at the app's startup, or for "
+                    "earlier requests): answers kept from then may be stale"] if earlier else []),
                 expected=[f"every request asks the {self.name} afresh: at least {_plural(at_least, 'call')}"],
-                extra=self.call_lines(run.began, run.ended),
+                extra=self.call_lines(run.began, run.ended, during) if during else [],
                 show_timeline=False,
             )
 
@@ -62,7 +75,8 @@ class UpstreamChecks:
         calls, where the run's own timeline already tells the same story.
         """
         __tracebackhide__ = True
-        peak, done = self.peak_in_flight, self.calls
+        done = self.calls_during(run)
+        peak = self.peak_during(run)
         if at_least is not None and peak < at_least:
             together = "one after another" if peak <= 1 else f"no more than {peak} at a time"
             run.fail(
@@ -126,37 +140,31 @@ class UpstreamChecks:
                 f"{one} took {run.wall_s:.2f} s"]
 
     def _wrong_turn(self, run: "Run", calls: Sequence[Call], at_least: int) -> list[str]:
-        """The misconception the calls in turn point to, if one does."""
-        if len(run.requests) == 1 and len(calls) > 1:
+        """The misconception the calls in turn point to, if one does: awaited one by one (one
+        request whose one task waited at each call), or let through a few at a time."""
+        if run.blocks:
+            return []  # the loop itself was held up: the blocks below say where
+        # One line of work at a time: the route, and at most one task it awaits, were waiting
+        # (with a lock, the tasks that queue for it wait at lines of their own).
+        one_line_of_work = all(len(c.waiting_in_app or []) <= 2 for c in calls)
+        if len(run.requests) == 1 and len(calls) > 1 and one_line_of_work:
             return [ONE_BY_ONE]
-        if run.max_in_flight >= at_least:
-            return [IN_TURN.format(in_app=run.max_in_flight, what=f"their calls to the {self.name}")]
+        if run.max_in_flight >= at_least or len(calls) > 1:
+            return [in_turn(run.max_in_flight, f"their calls to the {self.name}", self.peak_during(run))]
         return []
 
-    def call_lines(self, began: float, ended: float) -> list[str]:
-        """One row per call on the run's time axis: `█` while this service was working on it."""
-        calls = self.calls
+    def call_lines(self, began: float, ended: float, calls: Sequence[Call] | None = None) -> list[str]:
+        """One row per call (all of them, or `calls`) on the run's time axis: `█` while this
+        service was working on it."""
+        calls = self.calls if calls is None else calls
         if not calls:
             return [f"The {self.name} received no calls."]
         spans = [(c.label, c.started, c.finished, _outcome(c)) for c in calls]
         return span_lines(f"Calls the {self.name} received", "call", spans, began, ended)
 
     def waiting_lines(self, calls: Sequence[Call] | None = None) -> list[str]:
-        """The lines of the app that waited for each call, where known; calls that waited at the same lines share a row."""
-        groups: dict[tuple[Place, ...], list[Call]] = {}
-        for c in self.calls if calls is None else calls:
-            if c.waiting_in_app:
-                groups.setdefault(tuple(c.waiting_in_app[:MAX_PLACES_PER_CALL]), []).append(c)
-        if not groups:
-            return []
-        lines = ["Where your code waited for each call:"]
-        for places, group in groups.items():
-            labels = ", ".join(c.label for c in group[:MAX_LABELS_PER_ROW])
-            more = f" and {len(group) - MAX_LABELS_PER_ROW} more" if len(group) > MAX_LABELS_PER_ROW else ""
-            lines.append(f"  {labels}{more}")
-            for place in places:
-                lines += ["  " + line for line in place_lines(place)]
-        return lines
+        """The lines of the app that waited for each call, where known."""
+        return waiting_lines(list(self.calls if calls is None else calls), "Where your code waited for each call:")
 
 
 def _outcome(call: Call) -> str:

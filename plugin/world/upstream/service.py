@@ -34,7 +34,7 @@ from fastapi_async_katas.world.upstream.calls import (
     send_json,
 )
 from fastapi_async_katas.world.upstream.checks import SETTLE_S, UpstreamChecks
-from fastapi_async_katas.world.upstream.waiting import AppWatch
+from fastapi_async_katas.world.waiting import AppWatch
 
 DEFAULT_LATENCY_S = 0.1
 _HANG_POLL_S = 0.005

@@ -1,0 +1,80 @@
+"""Where the app waited while the world worked for it: noted on the app's own loop while a call,
+a query or a read is in flight, so that a failure can show the lines of the app that waited."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fastapi_async_katas.engine.suspended import awaiting_places
+from fastapi_async_katas.engine.userfiles import Place, UserFiles
+
+MAX_PLACES_PER_ITEM = 3
+MAX_LABELS_PER_ROW = 3
+
+
+class InFlight(Protocol):
+    """Something the world does for the app: a call, a query, a read."""
+
+    finished: float | None
+    waiting_in_app: list[Place] | None
+
+    @property
+    def label(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class AppWatch:
+    """The app's loop, its files, and the files (a test's own) whose waiting is not the app's."""
+
+    loop: asyncio.AbstractEventLoop
+    user_files: UserFiles
+    skip_files: frozenset[str]
+
+    def note_soon(self, call: InFlight) -> None:
+        """From the service's thread: ask the app's loop to note where it waits for `call`."""
+        if self.loop.is_closed():
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._note, call)
+        except RuntimeError:
+            pass
+
+    def _note(self, call: InFlight) -> None:
+        """On the app's loop, while the call is in flight: the lines where the app's tasks wait.
+
+        Each task suspended in the app's code counts once, at its outermost line (the route's
+        `await`, say), so a route that awaits a task shows both the route's line and the task's.
+        """
+        if call.finished is not None:
+            return  # the loop was busy until after the answer: nothing honest to report
+        places: set[Place] = set()
+        for task in asyncio.all_tasks(self.loop):
+            chain = awaiting_places(task, self.user_files)
+            if chain and not any(os.path.abspath(p.file) in self.skip_files for p in chain):
+                places.add(chain[0])
+        call.waiting_in_app = sorted(places, key=lambda p: (p.file, p.line))
+
+
+def waiting_lines(items: list[Any], title: str) -> list[str]:
+    """The lines of the app that waited while each item was in flight, where known; items that
+    waited at the same lines share a row."""
+    groups: dict[tuple[Place, ...], list[Any]] = {}
+    for item in items:
+        if item.waiting_in_app:
+            groups.setdefault(tuple(item.waiting_in_app[:MAX_PLACES_PER_ITEM]), []).append(item)
+    if not groups:
+        return []
+    lines = [title]
+    for places, group in groups.items():
+        labels = [item.label for item in group]
+        if len(set(labels)) == 1 and len(labels) > 1:
+            lines.append(f"  {len(labels)}× {labels[0]}")
+        else:
+            more = f" and {len(group) - MAX_LABELS_PER_ROW} more" if len(group) > MAX_LABELS_PER_ROW else ""
+            lines.append(f"  {', '.join(labels[:MAX_LABELS_PER_ROW])}{more}")
+        for place in places:
+            lines += [f"    {place.short()} in {place.function}()", f"        {place.code}"]
+    return lines
