@@ -13,9 +13,9 @@ The public pieces, for any project's tests (the kata tests use nothing else):
 - `ThreadpoolCalls`: the functions the threadpool ran for the app, and context values set there
   and lost; `capture_log(name)`: a logger's lines, with a check of the values they name;
 - the kata world's parts: `Database`, `SlowStorage`, `Upstream` (with `Reply` and
-  `UpstreamRequest`) and `Catalog`. In pytest, the fixtures `db`, `storage`,
-  `start_upstream`, `catalog`, `threadpool`, `threadpool_calls`, `http_clients` and
-  `loop_starts` bring them.
+  `UpstreamRequest`) and `Catalog`. In pytest, the fixtures `katas_db`, `katas_storage`,
+  `katas_upstream`, `katas_catalog`, `katas_threadpool`, `katas_threadpool_calls`,
+  `katas_http_clients` and `katas_loop_starts` bring them (the README shows each).
 
 The layers under this package, from the bottom up: `engine` (load, fire, measure, judge,
 explain; it knows no kata), `world` (the kata world's real parts), `course` (the course list,

@@ -55,6 +55,13 @@ def readme_example() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S)[1]
 
 
+def fixture_examples() -> list[str]:
+    """The tests the README's "The kata world's fixtures" shows, one per fixture."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### The kata world's fixtures") : readme.index("## For instructors")]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
 def make_venv(folder: Path) -> Path:
     venv.EnvBuilder(with_pip=False).create(folder)
     python = folder / "bin" / "python"
@@ -82,7 +89,7 @@ def run_pytest(python: Path, project: Path, *args: str) -> subprocess.CompletedP
     return subprocess.run([python, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=project, env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_a_fresh_project_with_its_own_plugin_package_gets_the_harness_through_the_entry_point(tmp_path: Path):
+def test_a_fresh_project_with_its_own_plugin_package_gets_the_harness_and_fixtures_through_the_entry_point(tmp_path: Path):
     python = make_venv(tmp_path / "venv")
     install_course(python, tmp_path)
     project = tmp_path / "project"
@@ -95,10 +102,15 @@ def test_a_fresh_project_with_its_own_plugin_package_gets_the_harness_through_th
     (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["."]\n')
     (project / "test_reports.py").write_text(readme_example())
     (project / "test_own_plugin.py").write_text(OWN_PLUGIN_TEST.format(venv=tmp_path / "venv"))
+    examples = fixture_examples()
+    for i, example in enumerate(examples):
+        (project / f"test_fixture_example_{i}.py").write_text(example)
 
     passing = run_pytest(python, project)
     assert passing.returncode == 0, passing.stdout + passing.stderr
-    assert "2 passed" in passing.stdout
+    assert f"{2 + len(examples)} passed" in passing.stdout
+    # pytest-asyncio's warning about an unset fixture loop scope is not shown in their project.
+    assert "is unset" not in passing.stdout + passing.stderr and "PytestDeprecationWarning" not in passing.stdout + passing.stderr
 
     main.write_text(textwrap.dedent(SERVICE.format(wait="time.sleep(0.2)")))
     failing = run_pytest(python, project, "test_reports.py")
@@ -109,3 +121,13 @@ def test_a_fresh_project_with_its_own_plugin_package_gets_the_harness_through_th
 
     options = run_pytest(python, project, "--help").stdout
     assert "--kata-timeout" in options and "--solutions" not in options and "--reveal" not in options
+
+
+def test_the_readme_shows_every_world_fixture_at_work():
+    from fastapi_async_katas.pytest_plugin import world
+
+    fixtures = {name for name in vars(world) if name.startswith("katas_")}
+    used = {name for example in fixture_examples() for name in re.findall(r"\bkatas_\w+", example)}
+    assert fixtures == {"katas_db", "katas_storage", "katas_upstream", "katas_catalog", "katas_threadpool",
+                        "katas_threadpool_calls", "katas_http_clients", "katas_loop_starts"}
+    assert fixtures <= used, f"the README has no example for {sorted(fixtures - used)}"

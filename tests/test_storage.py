@@ -103,9 +103,9 @@ def test_closing_releases_every_world_thread(tmp_path):
     assert not any(t.is_alive() for t in storage._threads)
 
 
-def test_the_fixture_tells_the_app_where_the_storage_is(storage):
-    assert os.environ[ENV_VAR] == str(storage.root)
-    assert storage.latency_s == 0.3
+def test_the_fixture_tells_the_app_where_the_storage_is(katas_storage):
+    assert os.environ[ENV_VAR] == str(katas_storage.root)
+    assert katas_storage.latency_s == 0.3
 
 
 # -- checks ------------------------------------------------------------------------------

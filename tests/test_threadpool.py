@@ -79,11 +79,11 @@ def work_in_a_thread() -> str:
     return "Foo"
 
 
-async def test_the_fixture_watches_the_default_limiter_and_names_the_function_run(threadpool):
+async def test_the_fixture_watches_the_default_limiter_and_names_the_function_run(katas_threadpool):
     assert await anyio.to_thread.run_sync(work_in_a_thread) == "Foo"
-    assert threadpool.limit == 40
-    assert threadpool.peak_borrowed == 1
-    [borrow] = threadpool.borrows
+    assert katas_threadpool.limit == 40
+    assert katas_threadpool.peak_borrowed == 1
+    [borrow] = katas_threadpool.borrows
     assert borrow.wave == 1 and not borrow.waited
     assert borrow.place is not None and borrow.place.function == "work_in_a_thread"
     assert borrow.place.code == "def work_in_a_thread() -> str:"
@@ -115,18 +115,18 @@ def slow():
 '''
 
 
-async def test_sync_routes_beyond_the_tokens_fail_with_the_waves_shown(threadpool, tmp_path: Path):
+async def test_sync_routes_beyond_the_tokens_fail_with_the_waves_shown(katas_threadpool, tmp_path: Path):
     app_file = tmp_path / "app.py"
     app_file.write_text(APP)
-    threadpool.user_files = UserFiles.under([tmp_path])
+    katas_threadpool.user_files = UserFiles.under([tmp_path])
     async with serve(load_app(app_file, "threadpool_selftest_app"), user_files=UserFiles.under([tmp_path])) as harness:
         run = await harness.fire("GET", "/slow", n=10)
     run.expect_status(200)
-    assert threadpool.peak_borrowed == 4 and len(threadpool.waited) == 6
+    assert katas_threadpool.peak_borrowed == 4 and len(katas_threadpool.waited) == 6
     with pytest.raises(KataFailure) as failure:
-        threadpool.expect_no_waves(run)
+        katas_threadpool.expect_no_waves(run)
     text = str(failure.value)
-    waves = len(threadpool.waves())
+    waves = len(katas_threadpool.waves())
     assert text.splitlines()[0] == WAVES.format(requests=10, waves=waves, peak=4)
     LineMatcher(text.splitlines()).fnmatch_lines(
         [
@@ -144,14 +144,14 @@ async def test_sync_routes_beyond_the_tokens_fail_with_the_waves_shown(threadpoo
     )
 
 
-async def test_no_waiting_but_too_little_overlap_fails_as_taking_turns(threadpool, tmp_path: Path):
+async def test_no_waiting_but_too_little_overlap_fails_as_taking_turns(katas_threadpool, tmp_path: Path):
     app_file = tmp_path / "app.py"
     app_file.write_text(APP)
     async with serve(load_app(app_file, "threadpool_selftest_app2")) as harness:
         run = await harness.fire("GET", "/slow", n=2)
-    threadpool.expect_no_waves(run, in_flight=2, at_least=2)
+    katas_threadpool.expect_no_waves(run, in_flight=2, at_least=2)
     with pytest.raises(KataFailure) as failure:
-        threadpool.expect_no_waves(run, in_flight=1, at_least=2, counted="calls")
+        katas_threadpool.expect_no_waves(run, in_flight=1, at_least=2, counted="calls")
     lines = str(failure.value).splitlines()
     assert lines[0] == IN_TURN.format(requests=2, in_flight=1, counted="calls")
     assert "  measured: no request waited for one of the threadpool's 4 tokens, so something else made them take turns" in lines

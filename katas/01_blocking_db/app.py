@@ -1,7 +1,7 @@
 """Kata 01 · blocking_db: the product catalogue.
 
-Goal: serve many product lookups at the same time. Today every lookup makes all the others
-wait, because the database call blocks the event loop. Read README.md for the whole story.
+Goal: serve many product lookups at the same time. Today, when twenty shoppers open a product
+page together, the last of them waits two seconds. Read README.md for the whole story.
 """
 
 import os
@@ -16,8 +16,8 @@ app = FastAPI(title="Catalogue")
 
 @app.get("/products/{product_id}")
 async def get_product(product_id: int):
-    # TODO: this route is `async def`, but the query below is synchronous: while it waits for
-    # the database (about 100 ms over the network), the whole event loop waits with it.
+    # TODO: one shopper gets an answer in a tenth of a second; twenty shoppers at once make this
+    # route take two seconds for the last of them. Why?
     conn = sqlite3.connect(DATABASE)
     try:
         row = conn.execute("SELECT id, name, price, stock FROM products WHERE id = ?", (product_id,)).fetchone()

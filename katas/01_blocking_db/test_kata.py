@@ -15,29 +15,29 @@ def product(product_id: int, stock: int) -> dict:
     return {"id": product_id, "name": name, "price": price, "stock": stock}
 
 
-async def test_a_product_is_read_live_from_the_database(kata, db):
+async def test_a_product_is_read_live_from_the_database(kata, katas_db):
     stock = random.randint(100, 999)
-    db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock,))
+    katas_db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock,))
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/2")
-        db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock + 1,))
+        katas_db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock + 1,))
         restocked = await shop.fire("GET", "/products/2")
     run.expect_status(200).expect_json(product(2, stock))
     restocked.expect_status(200).expect_json(product(2, stock + 1), what="the product, asked again after a restock")
 
 
-async def test_an_unknown_product_is_404(kata, db):
+async def test_an_unknown_product_is_404(kata, katas_db):
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/999")
     run.expect_status(404)
 
 
-async def test_twenty_lookups_are_served_at_the_same_time(kata, db):
+async def test_twenty_lookups_are_served_at_the_same_time(kata, katas_db):
     stock = random.randint(100, 999)
-    db.execute("UPDATE products SET stock = ? WHERE id = 1", (stock,))
+    katas_db.execute("UPDATE products SET stock = ? WHERE id = 1", (stock,))
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/1", n=CONCURRENT)
     run.expect_status(200).expect_json(product(1, stock))
-    db.expect_queries(run, at_least=CONCURRENT)
-    db.expect_queries_together(run, at_least=TOGETHER, what="lookups")
-    db.expect_no_loop_queries(run)
+    katas_db.expect_queries(run, at_least=CONCURRENT)
+    katas_db.expect_queries_together(run, at_least=TOGETHER, what="lookups")
+    katas_db.expect_no_loop_queries(run)

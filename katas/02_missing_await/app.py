@@ -43,12 +43,12 @@ async def fetch_order(order_id: str) -> dict:
 @app.post("/orders", status_code=201)
 async def create_order(order: NewOrder):
     order_id = uuid.uuid4().hex
-    # TODO: calling an async function only creates a coroutine; does this line ever save?
+    # TODO: every order gets its 201, yet the orders table stays empty. Why?
     save_order(order_id, order)
     return {"id": order_id, "product_id": order.product_id, "quantity": order.quantity}
 
 
 @app.get("/orders/{order_id}")
 async def get_order(order_id: str):
-    # TODO: what does this return: the order, or something that would fetch it?
+    # TODO: looking any order up answers 500 Internal Server Error. Why?
     return fetch_order(order_id)

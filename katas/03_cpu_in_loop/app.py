@@ -1,8 +1,8 @@
 """Kata 03 · cpu_in_loop: the sign-up service.
 
-Goal: keep the service responsive while it hashes passwords. Today, while one password is
-being hashed, even `/health` cannot answer, and the load balancer starts to think the
-service is down. Read README.md for the whole story.
+Goal: keep the service responsive while people sign up. Today, as soon as sign-ups come in,
+even `/health` answers too late, and the load balancer starts to think the service is down.
+Read README.md for the whole story.
 """
 
 import hashlib
@@ -32,8 +32,8 @@ def hash_password(password: str, salt: str) -> str:
 @app.post("/signup", status_code=201)
 async def sign_up(form: SignUp):
     salt = secrets.token_hex(8)
-    # TODO: hashing takes about a tenth of a second of pure CPU work. Where does it run,
-    # and what else can the event loop do while it runs?
+    # TODO: while sign-ups come in, /health answers so late that the load balancer marks the
+    # whole service down. Why?
     password_hash = hash_password(form.password, salt)
     USERS[form.username] = password_hash
     return {"username": form.username, "password_hash": password_hash}

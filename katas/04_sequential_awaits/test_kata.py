@@ -19,17 +19,21 @@ def page(product) -> dict:
     }
 
 
-async def test_the_page_shows_stock_price_and_reviews(kata, catalog):
+async def test_the_page_shows_stock_price_and_reviews(kata, katas_catalog):
+    before = katas_catalog.products[2]
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/2/page")
-    run.expect_status(200).expect_json(page(catalog.products[2]))
-    catalog.expect_requests(run, at_least=3)
+        restocked = katas_catalog.restock(2, before.available + 1)
+        again = await shop.fire("GET", "/products/2/page")
+    run.expect_status(200).expect_json(page(before))
+    katas_catalog.expect_requests(run, at_least=3)
+    again.expect_status(200).expect_json(page(restocked), what="the page, asked again after a restock")
 
 
-async def test_the_three_catalog_calls_are_in_flight_together(kata, catalog):
-    catalog.set_latency(LATENCY_S)
+async def test_the_three_catalog_calls_are_in_flight_together(kata, katas_catalog):
+    katas_catalog.set_latency(LATENCY_S)
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/1/page")
-    run.expect_status(200).expect_json(page(catalog.products[1]))
-    catalog.expect_requests(run, at_least=3)
-    catalog.expect_peak_in_flight(run, at_least=3, calls="the three calls for one page")
+    run.expect_status(200).expect_json(page(katas_catalog.products[1]))
+    katas_catalog.expect_requests(run, at_least=3)
+    katas_catalog.expect_peak_in_flight(run, at_least=3, calls="the three calls for one page")

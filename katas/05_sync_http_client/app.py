@@ -1,8 +1,8 @@
 """Kata 05 · sync_http_client: stock badges.
 
-Goal: show many "in stock" badges at the same time. Today each badge asks the catalogue
-service with a blocking HTTP client, so while one waits for its answer, every other request
-waits too. Read README.md for the whole story.
+Goal: a page of ten product cards gets its ten "in stock" badges at the same time. Today the
+catalogue answers each badge in about 0.2 s, yet the tenth badge of a page arrives after about
+2 s. Read README.md for the whole story.
 """
 
 import os
@@ -16,7 +16,7 @@ CATALOG_URL = os.environ.get("CATALOG_URL", "http://catalog.internal")
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    # TODO: `httpx.Client` is httpx's blocking client; httpx has an async one too.
+    # TODO: every badge's call to the catalogue goes through the client made here.
     with httpx.Client(base_url=CATALOG_URL, timeout=5.0) as client:
         app.state.catalog = client
         yield
@@ -28,8 +28,8 @@ app = FastAPI(title="Stock badges", lifespan=lifespan)
 @app.get("/products/{product_id}/availability")
 async def availability(product_id: int, request: Request):
     catalog = request.app.state.catalog
-    # TODO: this route is `async def`, but the call below blocks: for as long as the catalogue
-    # service takes to answer, the event loop waits with it and serves no one else.
+    # TODO: the catalogue answers this call in about 0.2 s, yet when a page asks for ten badges
+    # at once, the last one arrives after about 2 s. Why?
     response = catalog.get(f"/stock/{product_id}")
     if response.status_code == 404:
         raise HTTPException(status_code=404, detail="no such product")

@@ -17,33 +17,33 @@ def badge(product) -> dict:
     return {"id": product.id, "available": product.available, "in_stock": product.available > 0}
 
 
-async def test_the_badge_shows_the_catalog_stock_live(kata, catalog):
-    before = catalog.products[2]
+async def test_the_badge_shows_the_catalog_stock_live(kata, katas_catalog):
+    before = katas_catalog.products[2]
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/2/availability")
-        restocked = catalog.restock(2, before.available + 1)
+        restocked = katas_catalog.restock(2, before.available + 1)
         again = await shop.fire("GET", "/products/2/availability")
     run.expect_status(200).expect_json(badge(before))
-    catalog.expect_requests(run, at_least=1)
+    katas_catalog.expect_requests(run, at_least=1)
     again.expect_status(200).expect_json(badge(restocked), what="the badge, asked again after a restock")
 
 
-async def test_an_unknown_product_is_404(kata, catalog):
+async def test_an_unknown_product_is_404(kata, katas_catalog):
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/999/availability")
     run.expect_status(404)
 
 
-async def test_ten_badges_are_checked_at_the_same_time(kata, catalog, http_clients):
-    catalog.set_latency(LATENCY_S)
+async def test_ten_badges_are_checked_at_the_same_time(kata, katas_catalog, katas_http_clients):
+    katas_catalog.set_latency(LATENCY_S)
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/3/availability", n=CONCURRENT)
-    run.expect_status(200).expect_json(badge(catalog.products[3]))
-    catalog.expect_requests(run, at_least=CONCURRENT)
-    catalog.expect_peak_in_flight(run, at_least=CONCURRENT // 2, calls=f"the {CONCURRENT} calls", show_calls=False)
+    run.expect_status(200).expect_json(badge(katas_catalog.products[3]))
+    katas_catalog.expect_requests(run, at_least=CONCURRENT)
+    katas_catalog.expect_peak_in_flight(run, at_least=CONCURRENT // 2, calls=f"the {CONCURRENT} calls", show_calls=False)
     run.expect_no_blocks()
-    http_clients.expect_reused(run, extra=[ONE_CLIENT])
-    if any(client.kind == "httpx.Client" for client in http_clients.built):
+    katas_http_clients.expect_reused(run, extra=[ONE_CLIENT])
+    if any(client.kind == "httpx.Client" for client in katas_http_clients.built):
         kata.passed_but(
             "the blocking client now waits in worker threads: each badge holds a thread until the catalogue answers.",
             "httpx.AsyncClient, awaited in the async route: waiting for the catalogue then costs no thread.",

@@ -1,8 +1,8 @@
 """Kata 06 · blocking_file_io: the invoice service.
 
-Goal: keep answering the load balancer's /health checks while invoices are downloaded. Today
-every invoice read holds up the whole event loop, because the files live on a slow network
-share. Read README.md for the whole story.
+Goal: keep answering the load balancer's /health checks while invoices are downloaded. Today,
+while a few invoices are being downloaded, /health takes up to a second to answer, though the
+CPU is idle. Read README.md for the whole story.
 """
 
 import json
@@ -23,9 +23,8 @@ async def health():
 
 @app.get("/invoices/{number}")
 async def get_invoice(number: str):
-    # TODO: this route is `async def`, but reading the file below blocks: the invoices live on
-    # a network share, and while a read waits for it (about 300 ms) the whole event loop waits
-    # with it. Not even /health can answer.
+    # TODO: while a few invoices are downloaded here, even /health, which does nothing at all,
+    # takes up to a second to answer. Why?
     try:
         with open(INVOICES / f"{number}.json", encoding="utf-8") as file:
             invoice = json.load(file)

@@ -20,27 +20,27 @@ def with_total(invoice: dict) -> dict:
     return {**invoice, "total": round(line["quantity"] * line["price"], 2)}
 
 
-async def test_an_invoice_issued_a_moment_ago_can_be_downloaded(kata, storage):
+async def test_an_invoice_issued_a_moment_ago_can_be_downloaded(kata, katas_storage):
     number = f"INV-{random.randint(1000, 9999)}"
     invoice = new_invoice(number)
     async with kata.serve() as billing:
-        storage.put(f"invoices/{number}.json", json.dumps(invoice))
+        katas_storage.put(f"invoices/{number}.json", json.dumps(invoice))
         run = await billing.fire("GET", f"/invoices/{number}")
-    storage.expect_served(run, f"invoices/{number}.json")
+    katas_storage.expect_served(run, f"invoices/{number}.json")
     run.expect_status(200).expect_json(with_total(invoice))
-    storage.expect_reads(run, at_least=1)
+    katas_storage.expect_reads(run, at_least=1)
 
 
-async def test_an_unknown_invoice_is_404(kata, storage):
+async def test_an_unknown_invoice_is_404(kata, katas_storage):
     async with kata.serve() as billing:
         run = await billing.fire("GET", "/invoices/INV-0000")
     run.expect_status(404)
 
 
-async def test_health_answers_while_invoices_are_downloaded(kata, storage):
+async def test_health_answers_while_invoices_are_downloaded(kata, katas_storage):
     numbers = [f"INV-{1001 + i}" for i in range(INVOICES)]
     for number in numbers:
-        storage.put(f"invoices/{number}.json", json.dumps(new_invoice(number)))
+        katas_storage.put(f"invoices/{number}.json", json.dumps(new_invoice(number)))
     # Invoices and /health checks arrive mixed, 40 ms apart, as they would in production.
     requests = []
     for i, number in enumerate(numbers):
@@ -50,6 +50,6 @@ async def test_health_answers_while_invoices_are_downloaded(kata, storage):
     async with kata.serve() as billing:
         run = await billing.fire_many(requests, stagger_s=0.04)
     run.expect_status(200)
-    storage.expect_reads(run, at_least=INVOICES)
-    storage.expect_responsive(run, probe=PROBE, within_s=0.1)
-    storage.expect_reads_together(run, at_least=3)
+    katas_storage.expect_reads(run, at_least=INVOICES)
+    katas_storage.expect_responsive(run, probe=PROBE, within_s=0.1)
+    katas_storage.expect_reads_together(run, at_least=3)

@@ -18,35 +18,36 @@ def stock_of(product_id: int, stock: int) -> dict:
     return {"id": product_id, "name": name, "stock": stock, "in_stock": stock > 0}
 
 
-async def test_the_stock_is_read_live_from_the_database(kata, db):
-    db.latency_s = ROUND_TRIP_S
+async def test_the_stock_is_read_live_from_the_database(kata, katas_db):
+    katas_db.latency_s = ROUND_TRIP_S
     stock = random.randint(100, 999)
-    db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock,))
+    katas_db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock,))
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/2/stock")
-        db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock - 1,))
+        katas_db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock - 1,))
         sold = await shop.fire("GET", "/products/2/stock")
     run.expect_status(200).expect_json(stock_of(2, stock))
     sold.expect_status(200).expect_json(stock_of(2, stock - 1), what="the stock, checked again after a sale")
 
 
-async def test_an_unknown_product_is_404(kata, db):
-    db.latency_s = ROUND_TRIP_S
+async def test_an_unknown_product_is_404(kata, katas_db):
+    katas_db.latency_s = ROUND_TRIP_S
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/999/stock")
     run.expect_status(404)
 
 
-async def test_a_hundred_stock_checks_are_served_at_once(kata, db, threadpool):
-    db.latency_s = ROUND_TRIP_S
+async def test_a_hundred_stock_checks_are_served_at_once(kata, katas_db, katas_threadpool):
+    katas_db.latency_s = ROUND_TRIP_S
     stock = random.randint(100, 999)
-    db.execute("UPDATE products SET stock = ? WHERE id = 1", (stock,))
+    katas_db.execute("UPDATE products SET stock = ? WHERE id = 1", (stock,))
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/1/stock", n=SHOPPERS)
     run.expect_status(200).expect_json(stock_of(1, stock))
-    db.expect_queries(run, at_least=SHOPPERS)
-    threadpool.expect_no_waves(run, in_flight=db.peak_between(run.began, run.ended), at_least=TOGETHER)
-    if threadpool.limit_between(run.began, run.ended) > DEFAULT_TOKENS:
+    katas_db.expect_queries(run, at_least=SHOPPERS)
+    katas_threadpool.expect_no_waves(run, in_flight=katas_db.peak_between(run.began, run.ended))
+    katas_db.expect_queries_together(run, at_least=TOGETHER, what="stock checks")
+    if katas_threadpool.limit_between(run.began, run.ended) > DEFAULT_TOKENS:
         kata.passed_but(
             "only the threadpool grew: each check still holds a worker thread for its whole wait on the database.",
             "an `async def` route with an async driver (aiosqlite): a query that waits costs no token at all.",

@@ -1,8 +1,8 @@
 """Kata 08 · sync_dependency: the partner price list.
 
 Goal: partners read wholesale prices with their API key, and the audit log records which
-partner read what. Today every line of the audit log says "anonymous", and every request
-holds a worker thread just to check its key. Read README.md for the whole story.
+partner read what. Today every line of the audit log says "anonymous". Read README.md for the
+whole story.
 """
 
 import logging
@@ -28,9 +28,8 @@ def audit(action: str) -> None:
     audit_log.info("user=%s %s", current_user.get(), action)
 
 
-# TODO: this dependency is a plain `def`, so FastAPI runs it in a worker thread from its
-# threadpool, in a copy of the request's context. It holds that thread while the key lookup
-# waits on the database, and whatever it sets in its copy of the context stays there.
+# TODO: this finds the partner who owns the key and sets `current_user`, yet the audit log
+# writes user=anonymous for every read. Why?
 def authenticate(x_api_key: str = Header()) -> str:
     """Find the partner who owns this API key, or refuse the request."""
     conn = sqlite3.connect(DATABASE)

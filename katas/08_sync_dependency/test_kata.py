@@ -18,10 +18,10 @@ def product(product_id: int, stock: int) -> dict:
     return {"id": product_id, "name": name, "price": price, "stock": stock}
 
 
-def new_partner(db) -> tuple[str, str]:
+def new_partner(katas_db) -> tuple[str, str]:
     """A partner whose API key exists only in the database, from now on."""
     key, name = f"key-{secrets.token_hex(8)}", f"partner-{secrets.token_hex(3)}"
-    db.execute("INSERT INTO api_keys VALUES (?, ?)", (key, name))
+    katas_db.execute("INSERT INTO api_keys VALUES (?, ?)", (key, name))
     return key, name
 
 
@@ -30,25 +30,25 @@ def reads_at_once(partners, path: str) -> list:
     return [("GET", path, None, {"X-API-Key": key}) for _ in range(READS_EACH) for key, _ in partners]
 
 
-async def test_a_partner_reads_with_their_key_and_other_keys_are_refused(kata, db):
+async def test_a_partner_reads_with_their_key_and_other_keys_are_refused(kata, katas_db):
     stock = random.randint(100, 999)
-    db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock,))
-    key, _ = new_partner(db)
+    katas_db.execute("UPDATE products SET stock = ? WHERE id = 2", (stock,))
+    key, _ = new_partner(katas_db)
     nobodys = f"key-{secrets.token_hex(8)}"
     async with kata.serve() as shop:
         known, unknown = await asyncio.gather(
             shop.fire("GET", "/products/2", headers={"X-API-Key": key}),
             shop.fire("GET", "/products/2", headers={"X-API-Key": nobodys}),
         )
-        db.execute("DELETE FROM api_keys WHERE key = ?", (key,))
+        katas_db.execute("DELETE FROM api_keys WHERE key = ?", (key,))
         revoked = await shop.fire("GET", "/products/2", headers={"X-API-Key": key})
     known.expect_status(200, sent="with a partner's valid API key").expect_json(product(2, stock))
     unknown.expect_status(401, sent="with an API key nobody owns")
     revoked.expect_status(401, sent="with a key deleted from the database just before")
 
 
-async def test_the_audit_log_names_the_partner_behind_each_read(kata, db, threadpool_calls):
-    partners = [new_partner(db), new_partner(db)]
+async def test_the_audit_log_names_the_partner_behind_each_read(kata, katas_db, katas_threadpool_calls):
+    partners = [new_partner(katas_db), new_partner(katas_db)]
     with capture_log("shop.audit") as audit:
         async with kata.serve() as shop:
             run = await shop.fire_many(reads_at_once(partners, "/products/1"))
@@ -58,15 +58,15 @@ async def test_the_audit_log_names_the_partner_behind_each_read(kata, db, thread
         "user",
         Counter({name: READS_EACH for _, name in partners}),
         headline="The audit log did not name the partner behind each read.",
-        explain=threadpool_calls,
+        explain=katas_threadpool_calls,
     )
 
 
-async def test_key_lookups_leave_the_event_loop_free(kata, db):
-    partners = [new_partner(db), new_partner(db)]
+async def test_key_lookups_leave_the_event_loop_free(kata, katas_db):
+    partners = [new_partner(katas_db), new_partner(katas_db)]
     async with kata.serve() as shop:
         run = await shop.fire_many(reads_at_once(partners, "/products/1"))
     run.expect_status(200)
-    db.expect_queries(run, at_least=2 * len(run.requests))
-    db.expect_no_loop_queries(run)
-    db.expect_queries_together(run, at_least=len(run.requests) // 4, matching="api_keys", what="key lookups")
+    katas_db.expect_queries(run, at_least=2 * len(run.requests))
+    katas_db.expect_no_loop_queries(run)
+    katas_db.expect_queries_together(run, at_least=len(run.requests) // 4, matching="api_keys", what="key lookups")

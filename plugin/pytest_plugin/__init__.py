@@ -8,6 +8,7 @@ In a course (the root's pyproject.toml lists `[[tool.katas.course]]`) it also br
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ pytest_plugins = [
     "fastapi_async_katas.pytest_plugin.explained",
 ]
 COURSE_PLUGIN = "fastapi_async_katas.pytest_plugin.course"
+# pytest-asyncio comes with this package, and warns in every project that has not chosen a loop
+# scope for async fixtures. The choice stays the project's: only the warning goes.
+ASYNCIO_LOOP_SCOPE_UNSET = r'The configuration option "asyncio_default_fixture_loop_scope" is unset'
 
 
 SUBMISSION_SPACED = (
@@ -39,6 +43,11 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
     _refuse_a_submission_that_brings_its_own_settings(early_config, args)
     if has_course(early_config.rootpath):
         early_config.pluginmanager.import_plugin(COURSE_PLUGIN)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    warnings.filterwarnings("ignore", message=ASYNCIO_LOOP_SCOPE_UNSET, category=pytest.PytestDeprecationWarning)
 
 
 def _refuse_a_submission_that_brings_its_own_settings(config: pytest.Config, args: list[str]) -> None:

@@ -18,10 +18,12 @@ from fastapi_async_katas.pytest_plugin.session import SESSION_KEY
 from fastapi_async_katas.world.database import ENV_VAR as DATABASE_ENV_VAR
 from fastapi_async_katas.world.database import Database
 from fastapi_async_katas.world.storage import ENV_VAR as STORAGE_ENV_VAR
+from fastapi_async_katas.world.upstream.catalog import CATALOG_ENV_VAR
 
 NAME = "app starts on uvicorn"
 SETTING = "katas_server_check"
 SETTING_HELP = "after a kata's tests run whole, also start its app on a real uvicorn server (default: true)"
+NOWHERE_URL = "http://127.0.0.1:9"
 FIX_THE_TESTS_FIRST = "the kata's tests fail in this run: the real server is tried once they pass"
 
 
@@ -58,6 +60,9 @@ def _a_world_of_its_own() -> Iterator[None]:
         (Path(tmp) / "storage").mkdir()
         patch.setenv(DATABASE_ENV_VAR, str(database.path))
         patch.setenv(STORAGE_ENV_VAR, str(Path(tmp) / "storage"))
+        # A loopback address where nothing listens: an app that calls the catalog at startup
+        # is refused at once, with no name to look up.
+        patch.setenv(CATALOG_ENV_VAR, NOWHERE_URL)
         yield
 
 

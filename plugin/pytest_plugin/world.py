@@ -38,34 +38,37 @@ def user_files_for(request: pytest.FixtureRequest) -> UserFiles:
     return found if found is not None else UserFiles()
 
 
-@pytest.fixture
-def db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+@pytest_asyncio.fixture
+async def katas_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
     """A seeded SQLite database where every query pays a network-like round trip.
 
     Its path is in the SHOP_DATABASE environment variable, where the app finds it.
     """
-    database = Database(tmp_path / "shop.db", user_files=user_files_for(request))
+    files = user_files_for(request)
+    database = Database(tmp_path / "shop.db", user_files=files)
+    database.watch_app(asyncio.get_running_loop(), files, skip_files=[str(request.path)])
     monkeypatch.setenv(DATABASE_ENV_VAR, str(database.path))
     request.node.stash[DATABASE_KEY] = database
     with database.installed():
         yield database
 
 
-@pytest.fixture
-def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowStorage]:
-    """A folder on slow storage: reading any file put there waits `storage.latency_s` (0.3 s).
+@pytest_asyncio.fixture
+async def katas_storage(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SlowStorage]:
+    """A folder on slow storage: reading any file put there waits `katas_storage.latency_s` (0.3 s).
 
-    Add files with `storage.put("invoices/1001.json", text)`. The folder's path is in the
+    Add files with `katas_storage.put("invoices/1001.json", text)`. The folder's path is in the
     SHOP_STORAGE environment variable, where the app finds it.
     """
     with SlowStorage(tmp_path / "storage") as slow:
+        slow.watch_app(asyncio.get_running_loop(), user_files_for(request), skip_files=[str(request.path)])
         monkeypatch.setenv(STORAGE_ENV_VAR, str(slow.root))
         yield slow
 
 
 @pytest_asyncio.fixture
-async def start_upstream(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[[Upstream], Upstream]]:
-    """Start upstream services for this test: `start_upstream(Upstream("payments", env_var="PAYMENTS_URL"))`.
+async def katas_upstream(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[[Upstream], Upstream]]:
+    """Start upstream services for this test: `katas_upstream(Upstream("payments", env_var="PAYMENTS_URL"))`.
 
     Each one's URL goes into its `env_var`, loopback is kept out of any proxy, and every
     service is stopped when the test ends.
@@ -93,19 +96,19 @@ async def start_upstream(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
 
 
 @pytest_asyncio.fixture
-async def catalog(start_upstream: Callable[[Upstream], Upstream]) -> Catalog:
+async def katas_catalog(katas_upstream: Callable[[Upstream], Upstream]) -> Catalog:
     """The shop's catalogue service, running, its URL in CATALOG_URL; each answer takes 0.1 s."""
     service = Catalog()
-    start_upstream(service)
+    katas_upstream(service)
     return service
 
 
 @pytest_asyncio.fixture
-async def threadpool(request: pytest.FixtureRequest) -> AsyncIterator[ThreadpoolWatch]:
+async def katas_threadpool(request: pytest.FixtureRequest) -> AsyncIterator[ThreadpoolWatch]:
     """Watch FastAPI's threadpool (anyio's default thread limiter) on the test's event loop.
 
-    After the requests, `threadpool.limit`, `threadpool.peak_borrowed`, `threadpool.borrows`
-    and `threadpool.waves()` say how many worker threads the app could use and how it used them.
+    After the requests, `katas_threadpool.limit`, `katas_threadpool.peak_borrowed`, `katas_threadpool.borrows`
+    and `katas_threadpool.waves()` say how many worker threads the app could use and how it used them.
     """
     watch = ThreadpoolWatch(user_files=user_files_for(request)).attach()
     try:
@@ -115,21 +118,21 @@ async def threadpool(request: pytest.FixtureRequest) -> AsyncIterator[Threadpool
 
 
 @pytest.fixture
-def http_clients(request: pytest.FixtureRequest) -> Iterator[HttpClientWatch]:
+def katas_http_clients(request: pytest.FixtureRequest) -> Iterator[HttpClientWatch]:
     """Count the httpx clients the app builds during the test, where, and what each cost."""
     with HttpClientWatch(user_files_for(request)).installed() as watch:
         yield watch
 
 
 @pytest.fixture
-def loop_starts(request: pytest.FixtureRequest) -> Iterator[LoopStarts]:
+def katas_loop_starts(request: pytest.FixtureRequest) -> Iterator[LoopStarts]:
     """Record every event loop the app's code starts of its own during the test (`asyncio.run`, say)."""
     with LoopStarts(user_files_for(request)).installed() as watch:
         yield watch
 
 
 @pytest.fixture
-def threadpool_calls(request: pytest.FixtureRequest) -> Iterator[ThreadpoolCalls]:
+def katas_threadpool_calls(request: pytest.FixtureRequest) -> Iterator[ThreadpoolCalls]:
     """The app's functions FastAPI's threadpool runs during the test, and the context values they set there."""
     with ThreadpoolCalls(user_files_for(request)).installed() as watch:
         yield watch

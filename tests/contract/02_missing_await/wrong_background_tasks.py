@@ -1,0 +1,47 @@
+"""A wrong fix: the save is handed to BackgroundTasks, so it runs only after the 201 has gone out."""
+
+import os
+import uuid
+
+import aiosqlite
+from fastapi import BackgroundTasks, FastAPI, HTTPException
+from pydantic import BaseModel
+
+DATABASE = os.environ.get("SHOP_DATABASE", "shop.db")
+
+app = FastAPI(title="Order desk")
+
+
+class NewOrder(BaseModel):
+    product_id: int
+    quantity: int
+
+
+async def save_order(order_id: str, order: NewOrder) -> None:
+    async with aiosqlite.connect(DATABASE) as conn:
+        await conn.execute(
+            "INSERT INTO orders (id, product_id, quantity) VALUES (?, ?, ?)",
+            (order_id, order.product_id, order.quantity),
+        )
+        await conn.commit()
+
+
+async def fetch_order(order_id: str) -> dict:
+    async with aiosqlite.connect(DATABASE) as conn:
+        cursor = await conn.execute("SELECT id, product_id, quantity FROM orders WHERE id = ?", (order_id,))
+        row = await cursor.fetchone()
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such order")
+    return {"id": row[0], "product_id": row[1], "quantity": row[2]}
+
+
+@app.post("/orders", status_code=201)
+async def create_order(order: NewOrder, background_tasks: BackgroundTasks):
+    order_id = uuid.uuid4().hex
+    background_tasks.add_task(save_order, order_id, order)
+    return {"id": order_id, "product_id": order.product_id, "quantity": order.quantity}
+
+
+@app.get("/orders/{order_id}")
+async def get_order(order_id: str):
+    return await fetch_order(order_id)

@@ -1,0 +1,44 @@
+"""A correct fix: three tasks started at once, then asyncio.wait for all of them to finish."""
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+
+CATALOG_URL = os.environ.get("CATALOG_URL", "http://catalog.internal")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    async with httpx.AsyncClient(base_url=CATALOG_URL, timeout=5.0) as client:
+        app.state.catalog = client
+        yield
+
+
+app = FastAPI(title="Storefront", lifespan=lifespan)
+
+
+async def fetch(client: httpx.AsyncClient, path: str) -> dict:
+    response = await client.get(path)
+    response.raise_for_status()
+    return response.json()
+
+
+@app.get("/products/{product_id}/page")
+async def product_page(product_id: int, request: Request):
+    catalog = request.app.state.catalog
+    stock_task = asyncio.create_task(fetch(catalog, f"/stock/{product_id}"))
+    price_task = asyncio.create_task(fetch(catalog, f"/prices/{product_id}"))
+    reviews_task = asyncio.create_task(fetch(catalog, f"/reviews/{product_id}"))
+    await asyncio.wait([stock_task, price_task, reviews_task])
+    stock, price, reviews = stock_task.result(), price_task.result(), reviews_task.result()
+    return {
+        "id": product_id,
+        "price": price["price"],
+        "currency": price["currency"],
+        "available": stock["available"],
+        "rating": reviews["rating"],
+        "reviews": reviews["count"],
+    }

@@ -1,0 +1,28 @@
+"""A wrong fix: `async def` that sends the query to asyncio.to_thread, whose default executor has fewer threads than the burst."""
+
+import asyncio
+import os
+import sqlite3
+
+from fastapi import FastAPI, HTTPException
+
+DATABASE = os.environ.get("SHOP_DATABASE", "shop.db")
+
+app = FastAPI(title="Stock")
+
+
+def fetch_stock(product_id: int):
+    conn = sqlite3.connect(DATABASE)
+    try:
+        return conn.execute("SELECT name, stock FROM products WHERE id = ?", (product_id,)).fetchone()
+    finally:
+        conn.close()
+
+
+@app.get("/products/{product_id}/stock")
+async def get_stock(product_id: int):
+    row = await asyncio.to_thread(fetch_stock, product_id)
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such product")
+    name, stock = row
+    return {"id": product_id, "name": name, "stock": stock, "in_stock": stock > 0}

@@ -1,0 +1,30 @@
+"""A wrong fix: the query runs in a thread, but an asyncio.Lock lets only one check at a time reach it."""
+
+import asyncio
+import os
+import sqlite3
+
+from fastapi import FastAPI, HTTPException
+
+DATABASE = os.environ.get("SHOP_DATABASE", "shop.db")
+
+app = FastAPI(title="Stock")
+database_lock = asyncio.Lock()
+
+
+def fetch_stock(product_id: int):
+    conn = sqlite3.connect(DATABASE)
+    try:
+        return conn.execute("SELECT name, stock FROM products WHERE id = ?", (product_id,)).fetchone()
+    finally:
+        conn.close()
+
+
+@app.get("/products/{product_id}/stock")
+async def get_stock(product_id: int):
+    async with database_lock:  # "sqlite does not like concurrent access"
+        row = await asyncio.to_thread(fetch_stock, product_id)
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such product")
+    name, stock = row
+    return {"id": product_id, "name": name, "stock": stock, "in_stock": stock > 0}

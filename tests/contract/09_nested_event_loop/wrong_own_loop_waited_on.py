@@ -1,0 +1,40 @@
+"""A wrong fix: the async route schedules the coroutine on its own running loop with
+run_coroutine_threadsafe, then waits on the loop for the result."""
+
+import asyncio
+import os
+
+import aiosqlite
+from fastapi import FastAPI, HTTPException
+
+DATABASE = os.environ.get("SHOP_DATABASE", "shop.db")
+VAT_RATE = 0.20
+
+app = FastAPI(title="Price list")
+
+
+def with_vat(net: float) -> float:
+    return round(net * (1 + VAT_RATE), 2)
+
+
+async def fetch_net_price(product_id: int) -> float | None:
+    """The product's price before tax, or None if there is no such product."""
+    async with aiosqlite.connect(DATABASE) as conn:
+        cursor = await conn.execute("SELECT price FROM products WHERE id = ?", (product_id,))
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def price_with_vat(product_id: int) -> float | None:
+    """The gross price, for sync callers: the nightly export script, which has no event loop."""
+    net = asyncio.run(fetch_net_price(product_id))
+    return None if net is None else with_vat(net)
+
+
+@app.get("/prices/{product_id}")
+async def get_price(product_id: int):
+    future = asyncio.run_coroutine_threadsafe(fetch_net_price(product_id), asyncio.get_running_loop())
+    net = future.result()
+    if net is None:
+        raise HTTPException(status_code=404, detail="no such product")
+    return {"id": product_id, "price": with_vat(net)}
