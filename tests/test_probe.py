@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from fastapi_async_katas.commands import probe
-from fastapi_async_katas.commands.probe import JSON_KEYS, NO_BLOCKS, STILL_WAITING
+from fastapi_async_katas.commands.probe_json import FORMAT, KEYS
+from fastapi_async_katas.commands.probe_report import NO_BLOCKS, STILL_WAITING
 
 APPS = Path(__file__).parent / "probe_apps"
-BLOCK_KEYS = {"file", "line", "function", "code", "wall_ms", "cpu_ms", "kind"}
+BLOCK_KEYS = {"file", "line", "function", "code", "wall_ms", "cpu_ms", "kind", "chain", "held_by", "request", "remedy"}
 
 
 @pytest.fixture(autouse=True)
@@ -64,22 +65,31 @@ def test_a_clean_app_is_reported_free(capsys, monkeypatch):
     assert NO_BLOCKS.format(block_ms=50) in out
 
 
-def test_json_is_one_object_with_the_documented_keys(capsys, monkeypatch):
+def test_json_is_one_versioned_object_with_the_documented_keys(capsys, monkeypatch):
     monkeypatch.chdir(APPS)
     code, out, _ = run_probe(capsys, "blocking_event_wait.py", "GET", "/", "-n", "2", "--json")
     assert code == 0
     data = json.loads(out)
-    assert list(data) == list(JSON_KEYS)
+    assert list(data) == list(KEYS)
+    assert (data["format"], data["target"], data["interrupted"], data["left_out"]) == (FORMAT, "blocking_event_wait.py:app", False, 0)
+    assert data["load"] == {"method": "GET", "path": "/", "n": 2, "duration_s": None, "rate": None}
     assert (data["requests"], data["max_in_flight"], data["status_counts"]) == (2, 1, {"200": 2})
     assert data["blocks"] and all(set(b) == BLOCK_KEYS for b in data["blocks"])
     first = data["blocks"][0]
+    # Paths as the text shows them: relative to the working folder.
     assert (first["file"], first["line"], first["function"], first["kind"]) == (
-        str(APPS / "blocking_event_wait.py"),
+        "blocking_event_wait.py",
         marked_line(APPS / "blocking_event_wait.py"),
         "wait_for_warmup",
         "io",
     )
     assert first["wall_ms"] >= 150 and first["cpu_ms"] < first["wall_ms"]
+    assert first["request"] in (1, 2) and first["remedy"].startswith("the `asyncio` lock or event")
+    assert [p["file"] for p in first["chain"]] == ["blocking_event_wait.py"] * len(first["chain"])
+    (place,) = data["block_places"]
+    assert (place["file"], place["line"], place["blocks"], place["of_requests"]) == ("blocking_event_wait.py", first["line"], len(data["blocks"]), 2)
+    assert place["seen_in_requests"] == len({b["request"] for b in data["blocks"]})
+    assert data["findings"] == ["blocks"] and data["errors"] == data["timeouts"] == data["unawaited"] == data["startup_blocks"] == []
 
 
 def test_what_the_app_prints_cannot_spoil_the_json(capsys, tmp_path):
@@ -91,7 +101,7 @@ def test_what_the_app_prints_cannot_spoil_the_json(capsys, tmp_path):
     code = probe.main([str(app), "GET", "/", "--json", "-n", "1"])
     captured = capsys.readouterr()
     assert code == 0
-    assert list(json.loads(captured.out)) == list(JSON_KEYS)
+    assert list(json.loads(captured.out)) == list(KEYS)
     assert "importing" in captured.err and "handling" in captured.err
 
 
@@ -100,7 +110,7 @@ def test_a_module_target_is_imported_from_the_working_directory_and_blames_its_h
     code, out, _ = run_probe(capsys, "blocking_pkg.main:app", "GET", "/", "-n", "2", "--json")
     helper = APPS / "blocking_pkg" / "services" / "pricing.py"
     assert code == 0
-    assert {(b["file"], b["line"]) for b in json.loads(out)["blocks"]} == {(str(helper), marked_line(helper))}
+    assert {(b["file"], b["line"]) for b in json.loads(out)["blocks"]} == {("blocking_pkg/services/pricing.py", marked_line(helper))}
 
 
 def test_a_file_in_a_package_keeps_its_relative_imports(capsys, tmp_path, monkeypatch):

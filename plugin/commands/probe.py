@@ -1,11 +1,12 @@
-"""`katas probe`: fire concurrent requests at any ASGI app and show what blocked its event loop.
+"""`katas probe`: send requests at any ASGI app and show what blocked its event loop.
 
     katas probe myapp.main:app GET /items -n 20
-    katas probe src/app.py GET /items --json
+    katas probe src/app.py GET /items --duration 10 --rate 50 --json
+    katas probe src/app.py GET /items --fail-on blocks,errors
 
-The app runs in this process with its lifespan, exactly as the katas' tests run theirs
-(`plugin.serve`), and blame goes to the innermost line of the user's own files: anything
-outside the standard library, site-packages and this plugin.
+Blame goes to the innermost line of the user's own files (anything outside the standard
+library, site-packages and this plugin), with the chain of their calls that led to it. The
+measuring is in `probing`, the report in `probe_report` (text) and `probe_json`.
 """
 
 from __future__ import annotations
@@ -17,116 +18,39 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi_async_katas.engine.explaining import block_lines, error_lines, place_lines, timeline_lines, unawaited_lines
-from fastapi_async_katas.engine.firing import Settings, StartupError, serve
-from fastapi_async_katas.engine.judging import Run
-from fastapi_async_katas.engine.loopwatch import Block
+from fastapi_async_katas.commands.probe_json import FINDINGS, STRICT, as_json, error_json, findings
+from fastapi_async_katas.commands.probe_report import report_lines
+from fastapi_async_katas.commands.probing import (
+    DEFAULT_RATE,
+    DEFAULT_REQUESTS,
+    MAX_DURATION_S,
+    MAX_REQUESTS,
+    Load,
+    ProbeResult,
+    probe,
+)
+from fastapi_async_katas.engine.firing import Settings, StartupError
 from fastapi_async_katas.engine.targets import TargetError, load_target
-from fastapi_async_katas.engine.userfiles import UserFiles, display_path
+from fastapi_async_katas.engine.userfiles import Place
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-JSON_KEYS = ("requests", "wall_s", "max_in_flight", "status_counts", "blocks")
-DEFAULT_REQUESTS = 20
-# Each request is a task of this process, measured as it runs: past this many at once, a probe
-# measures its own weight more than the app's.
-MAX_REQUESTS = 10_000
-# Beyond --timeout for the requests, startup and shutdown get this long each, at most.
+# Beyond --timeout for the requests (and --duration), startup and shutdown get this long each, at most.
 LIFESPAN_S = 5.0
 PROBE_TIMED_OUT = "timed out: the probe did not end within {seconds:g} s (its requests' deadline, plus the app's startup and shutdown)"
-STILL_WAITING = "{count} still unanswered after {seconds:g} s, waiting at:"
 DEFAULT_BLOCK_MS = 50.0
 DEFAULT_TIMEOUT_S = 30.0
-NO_BLOCKS = "No step of the event loop took {block_ms:g} ms or more in your code: it stayed free to serve others."
-STARTUP_BLOCKS = "While the app started (before any request):"
-DESCRIPTION = "Fire N concurrent requests at a FastAPI (or any ASGI) app and show what blocked its event loop."
+DESCRIPTION = (
+    "Send requests at a FastAPI (or any ASGI) app, N at once or at a steady rate for a while, and show what blocked "
+    "its event loop, what failed, what hung and what was never awaited."
+)
 TARGET_HELP = "the app: package.module:app, or path/to/file.py with an optional :attr (default attribute: app)"
-
-
-@dataclass
-class ProbeResult:
-    """What one probe measured: the burst of requests, and any blocks while the app started."""
-
-    run: Run
-    startup_blocks: list[Block] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        figures = self.run.as_dict()
-        return {key: figures[key] for key in JSON_KEYS}
-
-
-async def probe(
-    app: Any,
-    method: str,
-    path: str,
-    *,
-    n: int = DEFAULT_REQUESTS,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-    settings: Settings | None = None,
-    user_files: UserFiles | None = None,
-) -> ProbeResult:
-    """Start `app`, send `n` identical requests at once, and return what was measured."""
-    async with serve(app, user_files=user_files, settings=settings) as harness:
-        run = await harness.fire(method, path, n=n, json=body, headers=headers)
-    return ProbeResult(run, list(harness.startup_blocks))
-
-
-def report_lines(result: ProbeResult, target: str, method: str, path: str, block_ms: float) -> list[str]:
-    """The probe's report as text: timeline, figures, and each block with its line."""
-    run = result.run
-    lines = [f"Probe: {method} {path} × {len(run.requests)} at once, on {target}", ""]
-    if len(run.requests) > 1:
-        lines += [*timeline_lines(run.requests, run.began, run.ended), ""]
-    statuses = ", ".join(f"{count}× {status}" for status, count in sorted(run.status_counts.items()))
-    lines.append(
-        f"{len(run.requests)} requests in {run.wall_s:.2f} s; at most {run.max_in_flight} in the app at once; "
-        f"status: {statuses}"
-    )
-    lines.append("")
-    if run.blocks:
-        lines += block_lines(run.blocks, remedies=True)
-        lines += ["", *each_block_lines(run.blocks)]
-    else:
-        lines.append(NO_BLOCKS.format(block_ms=block_ms))
-    if run.unawaited:
-        lines += ["", *unawaited_lines(run.unawaited)]
-    errors = error_lines(run.requests)
-    if errors:
-        lines += ["", *errors]
-    if run.timed_out:
-        lines += ["", *waiting_lines(run)]
-    if result.startup_blocks:
-        lines += ["", STARTUP_BLOCKS, *["  " + line for line in block_lines(result.startup_blocks, remedies=True)]]
-    return lines
-
-
-def waiting_lines(run: Run) -> list[str]:
-    """Where the requests still unanswered at the deadline were waiting, one line each place."""
-    places: dict[Any, int] = {}
-    for record in run.timed_out:
-        places[record.waiting_at] = places.get(record.waiting_at, 0) + 1
-    lines = [STILL_WAITING.format(count=_requests(len(run.timed_out)), seconds=run.timeout_s)]
-    for place, count in places.items():
-        lines += [f"  {_requests(count)}:", *["  " + line for line in place_lines(place)]]
-    return lines
-
-
-def _requests(n: int) -> str:
-    return f"{n} request" if n == 1 else f"{n} requests"
-
-
-def each_block_lines(blocks: list[Block]) -> list[str]:
-    """One row per blocked step, in the order they happened."""
-    rows = [b.as_dict() for b in blocks]
-    wheres = [f"{display_path(row['file'])}:{row['line']} in {row['function']}()" for row in rows]
-    width = max(len(where) for where in wheres)
-    lines = [f"Each block ({len(blocks)}):", f"  {'#':>3}  {'where':<{width}}  {'wall_ms':>8}  {'cpu_ms':>8}  kind"]
-    for i, (row, where) in enumerate(zip(rows, wheres), 1):
-        lines.append(f"  {i:>3}  {where:<{width}}  {row['wall_ms']:>8.1f}  {row['cpu_ms']:>8.1f}  {row['kind']}")
-    return lines
+FAIL_ON_HELP = (
+    f"exit with status 1 when the probe finds any of these (comma-separated: {','.join(FINDINGS)}); "
+    "without it the probe reports and exits 0"
+)
 
 
 def main(argv: list[str], prog: str = "katas probe") -> int:
@@ -135,34 +59,49 @@ def main(argv: list[str], prog: str = "katas probe") -> int:
     if error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
+    load = Load(args.method, args.path, n=args.n or DEFAULT_REQUESTS, duration_s=args.duration, rate=args.rate or DEFAULT_RATE,
+                body=args.data, headers=args.headers)
     lifespan_s = min(LIFESPAN_S, args.timeout)
     settings = Settings(request_timeout_s=args.timeout, lifespan_timeout_s=lifespan_s, block_ms=args.block_ms, hang_s=args.timeout)
-    bound_s = args.timeout + 2 * lifespan_s + 1.0
+    bound_s = (args.duration or 0.0) + args.timeout + 2 * lifespan_s + 1.0
     with _app_output_to_stderr(args.json):
-        try:
-            target = load_target(args.target)
-        except TargetError as exc:
-            print(f"{prog}: error: {exc}", file=sys.stderr)
-            return 2
-        try:
-            result = asyncio.run(
-                asyncio.wait_for(
-                    probe(target.app, args.method, args.path, n=args.n, body=args.data, headers=args.headers, settings=settings),
-                    bound_s,
-                )
-            )
-        except TimeoutError:
-            print(f"{prog}: {PROBE_TIMED_OUT.format(seconds=bound_s)}", file=sys.stderr)
-            return 1
-        except StartupError as exc:
-            where = f" ({exc.place.short()}: {exc.place.code})" if exc.place else ""
-            print(f"{prog}: {exc}{where}", file=sys.stderr)
-            return 1
+        outcome = _run(args, load, settings, bound_s)
+    if isinstance(outcome, _Failure):
+        print(f"{prog}: {outcome.message}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(error_json(args.target, outcome.kind, outcome.message.removeprefix("error: "), outcome.place)))
+        return outcome.code
+    result, label = outcome
     if args.json:
-        print(json.dumps(result.as_dict()))
+        print(json.dumps(as_json(result, label, args.block_ms)))
     else:
-        print("\n".join(report_lines(result, target.label, args.method, args.path, args.block_ms)))
-    return 1 if args.strict and result.run.blocks else 0
+        print("\n".join(report_lines(result, label, args.block_ms)))
+    fail_on = set(args.fail_on) | (set(STRICT) if args.strict else set())
+    return 1 if set(findings(result)) & fail_on else 0
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Nothing was measured: why (said on stderr, and with --json as one object on stdout)."""
+
+    kind: str
+    message: str
+    code: int
+    place: Place | None = None
+
+
+def _run(args: argparse.Namespace, load: Load, settings: Settings, bound_s: float) -> tuple[ProbeResult, str] | _Failure:
+    try:
+        target = load_target(args.target)
+    except TargetError as exc:
+        return _Failure("target", f"error: {exc}", 2)
+    try:
+        return asyncio.run(asyncio.wait_for(probe(target.app, load, settings=settings), bound_s)), target.label
+    except TimeoutError:
+        return _Failure("timeout", PROBE_TIMED_OUT.format(seconds=bound_s), 1)
+    except StartupError as exc:
+        where = f" ({exc.place.short()}: {exc.place.code})" if exc.place else ""
+        return _Failure("startup", f"{exc}{where}", 1, exc.place)
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -170,13 +109,17 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("target", metavar="TARGET", help=TARGET_HELP)
     parser.add_argument("method", metavar="METHOD", type=str.upper, help=f"the HTTP method ({', '.join(METHODS)})")
     parser.add_argument("path", metavar="PATH", help="the path to request, with any query string: /items?limit=5")
-    parser.add_argument("-n", type=int, default=DEFAULT_REQUESTS, metavar="N", help=f"requests sent at once, at most {MAX_REQUESTS:,} (default: {DEFAULT_REQUESTS})")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    parser.add_argument("-n", type=int, default=None, metavar="N", help=f"requests sent at once, at most {MAX_REQUESTS:,} (default: {DEFAULT_REQUESTS})")
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help=f"instead of a burst, send requests at a steady --rate for this many seconds (at most {MAX_DURATION_S:g}); Ctrl-C stops early and reports what was measured")
+    parser.add_argument("--rate", type=float, default=None, metavar="R", help=f"requests per second with --duration (default: {DEFAULT_RATE:g})")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report (its schema is in the README)")
     parser.add_argument("-d", "--data", type=_json_body, default=None, metavar="JSON", help="a JSON request body")
     parser.add_argument("-H", "--header", dest="headers", action="append", type=_header, default=None, metavar="'NAME: VALUE'", help="a request header (repeatable)")
     parser.add_argument("--block-ms", type=float, default=DEFAULT_BLOCK_MS, metavar="MS", help=f"a loop step this long counts as blocking (default: {DEFAULT_BLOCK_MS:g})")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S", help=f"seconds before a request counts as hung; the whole probe ends within about this plus {2 * LIFESPAN_S + 1:g} s (default: {DEFAULT_TIMEOUT_S:g})")
-    parser.add_argument("--strict", action="store_true", help="exit with status 1 when the loop was blocked (for CI)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S", help=f"seconds before a request counts as hung; the whole probe ends within about this (plus --duration) plus {2 * LIFESPAN_S + 1:g} s (default: {DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--fail-on", type=_findings, default=(), metavar="LIST", help=FAIL_ON_HELP)
+    parser.add_argument("--strict", action="store_true", help=f"fail on {','.join(STRICT)} (with --fail-on: on those too)")
     return parser
 
 
@@ -185,14 +128,34 @@ def _check_args(args: argparse.Namespace) -> str | None:
         return f"METHOD {args.method!r} is not one of {', '.join(METHODS)}"
     if not args.path.startswith("/"):
         return f"PATH {args.path!r} must start with '/'"
-    if args.n < 1:
+    if args.n is not None and args.duration is not None:
+        return "-n sends a burst and --duration a steady stream: give one of them"
+    if args.rate is not None and args.duration is None:
+        return "--rate goes with --duration: --duration 10 --rate 50"
+    if args.n is not None and args.n < 1:
         return f"-n {args.n} must be at least 1"
-    if args.n > MAX_REQUESTS:
+    if args.n is not None and args.n > MAX_REQUESTS:
         return f"-n {args.n} is more than the {MAX_REQUESTS:,} requests a probe sends at once"
+    if args.duration is not None:
+        if not 0 < args.duration <= MAX_DURATION_S:
+            return f"--duration {args.duration:g} must be more than 0 and at most {MAX_DURATION_S:g} seconds"
+        rate = args.rate if args.rate is not None else DEFAULT_RATE
+        if rate <= 0:
+            return f"--rate {rate:g} must be positive"
+        if args.duration * rate > MAX_REQUESTS:
+            return f"--duration {args.duration:g} at --rate {rate:g} sends {args.duration * rate:,.0f} requests, more than the {MAX_REQUESTS:,} a probe sends"
     if args.block_ms <= 0 or args.timeout <= 0:
         return "--block-ms and --timeout must be positive"
     args.headers = dict(args.headers) if args.headers else None
     return None
+
+
+def _findings(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in chosen if name not in FINDINGS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"{text!r}: choose from {', '.join(FINDINGS)} (comma-separated)")
+    return chosen
 
 
 def _json_body(text: str) -> Any:
