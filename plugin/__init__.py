@@ -3,7 +3,8 @@
 The public pieces, for any project's tests (the kata tests use nothing else):
 
 - `serve(app)`: run an app in process (lifespan included) and fire concurrent requests at it;
-  `Settings` says how long to wait and when a loop step counts as blocked;
+  `Settings` says how long to wait and when a loop step counts as blocked; `serve_live(app)`:
+  the same on a real uvicorn server on 127.0.0.1, with `Stream`s timed chunk by chunk;
 - `Run`: what one burst of requests measured, with `expect_*` checks that explain failures
   (`KataFailure`); `run.fail(...)` raises one of your own;
 - `LoopWatch` and `Block`: find loop steps that block, and the line in your files to blame;
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from fastapi_async_katas.engine.explaining import place_lines
     from fastapi_async_katas.engine.firing import Harness, Settings, StartupError, serve
     from fastapi_async_katas.engine.judging import KataFailure, Run
+    from fastapi_async_katas.engine.live import LiveServer, Stream, serve_live
     from fastapi_async_katas.engine.logcapture import LogLines, capture_log
     from fastapi_async_katas.engine.loopwatch import Block, LoopWatch
     from fastapi_async_katas.engine.records import RequestRecord
@@ -51,6 +53,9 @@ _PUBLIC = {
     "Settings": "fastapi_async_katas.engine.firing",
     "StartupError": "fastapi_async_katas.engine.firing",
     "serve": "fastapi_async_katas.engine.firing",
+    "LiveServer": "fastapi_async_katas.engine.live",
+    "Stream": "fastapi_async_katas.engine.live",
+    "serve_live": "fastapi_async_katas.engine.live",
     "KataFailure": "fastapi_async_katas.engine.judging",
     "Run": "fastapi_async_katas.engine.judging",
     "Block": "fastapi_async_katas.engine.loopwatch",
@@ -76,6 +81,7 @@ __all__ = [
     "Database",
     "Harness",
     "KataFailure",
+    "LiveServer",
     "LogLines",
     "LoopWatch",
     "Place",
@@ -85,6 +91,7 @@ __all__ = [
     "Settings",
     "SlowStorage",
     "StartupError",
+    "Stream",
     "ThreadpoolCalls",
     "ThreadpoolWatch",
     "Upstream",
@@ -93,6 +100,7 @@ __all__ = [
     "capture_log",
     "place_lines",
     "serve",
+    "serve_live",
 ]
 
 

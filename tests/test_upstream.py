@@ -465,3 +465,12 @@ def test_the_fixtures_start_services_and_leave_nothing_behind(pytester: pytest.P
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
     assert upstream_threads() == []
+
+
+async def test_a_rate_limited_service_turns_away_calls_beyond_its_capacity_with_429(tmp_path, monkeypatch):
+    with echo_service(latency_s=0.3, capacity=2, capacity_status=429) as service:
+        run = await fire_at_app(tmp_path, service, monkeypatch, GATHERING_APP)
+    assert run.status_counts == {"500": 1}  # the app does not handle the 429 it got
+    assert service.rejected == 1 and [c.status for c in service.calls].count(429) == 1
+    with pytest.raises(KataFailure, match="3 calls in flight at the echo service at once; 1 turned away with 429"):
+        service.expect_peak_in_flight(run, at_most=2)

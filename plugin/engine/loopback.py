@@ -11,6 +11,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import uvicorn
@@ -45,12 +46,23 @@ def counting_protocol(upstream: ConnectionCounter) -> type[H11Protocol]:
 class Server(uvicorn.Server):
     """uvicorn's server, told to stop by an event, and stopping in milliseconds, not 0.2 s."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(self, config: uvicorn.Config, on_loop: Callable[[], Callable[[], None]] | None = None) -> None:
         super().__init__(config)
+        self.on_loop = on_loop
         self.ready = threading.Event()
         self.answering: set[asyncio.Future[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._exit: asyncio.Event | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        # `on_loop` runs first on the server's own loop (to watch it from startup on); what it
+        # returns runs last.
+        undo = self.on_loop() if self.on_loop is not None else None
+        try:
+            await super().serve(sockets)
+        finally:
+            if undo is not None:
+                undo()
 
     async def main_loop(self) -> None:
         self._loop, self._exit = asyncio.get_running_loop(), asyncio.Event()
@@ -89,10 +101,19 @@ class LoopbackServer:
     """`app` served by uvicorn on a free port of 127.0.0.1, from a thread of its own.
 
     `protocol` replaces uvicorn's HTTP protocol class (to count connections, say); `lifespan`
-    is uvicorn's setting. `start()` returns once the server accepts connections.
+    is uvicorn's setting; `on_loop` runs on the server's loop before anything else, and what it
+    returns after everything. `start()` returns once the server accepts connections.
     """
 
-    def __init__(self, app: Any, name: str, *, protocol: type[H11Protocol] | None = None, lifespan: str = "off") -> None:
+    def __init__(
+        self,
+        app: Any,
+        name: str,
+        *,
+        protocol: type[H11Protocol] | None = None,
+        lifespan: str = "off",
+        on_loop: Callable[[], Callable[[], None]] | None = None,
+    ) -> None:
         self.name = name
         # IPPROTO_TCP, as uvicorn's own sockets have: accepted sockets inherit it, and asyncio
         # only turns Nagle's algorithm off on those (else a keep-alive answer waits 40 ms).
@@ -114,7 +135,7 @@ class LoopbackServer:
             server_header=False,
             date_header=False,
         )
-        self.server = Server(config)
+        self.server = Server(config, on_loop)
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 

@@ -36,7 +36,7 @@ class ServerStartFailed(AssertionError):
 
 
 @contextmanager
-def _uvicorn_log() -> Iterator[list[logging.LogRecord]]:
+def uvicorn_log() -> Iterator[list[logging.LogRecord]]:
     """What uvicorn logs meanwhile (its startup failures come only as log records)."""
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.WARNING)
@@ -60,30 +60,30 @@ def check_server_start(app_path: Path, module_name: str, user_files: UserFiles, 
     shown = display_path(str(app_path))
     app = load_app(app_path, module_name)
     server = LoopbackServer(app, f"uvicorn serving {shown}", lifespan="on")
-    with _uvicorn_log() as log:
+    with uvicorn_log() as log:
         try:
             server.start()
         except RuntimeError:
-            raise ServerStartFailed(_failure(DID_NOT_START.format(app=shown), log, user_files)) from None
+            raise ServerStartFailed(failure_text(DID_NOT_START.format(app=shown), log, user_files)) from None
         try:
             with httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT_S, trust_env=False) as client:
                 status = client.get(path).status_code
         except httpx.HTTPError as exc:
             server.stop()
-            raise ServerStartFailed(_failure(DID_NOT_ANSWER.format(app=shown, why=f"{type(exc).__name__}: {exc}"), log, user_files)) from None
+            raise ServerStartFailed(failure_text(DID_NOT_ANSWER.format(app=shown, why=f"{type(exc).__name__}: {exc}"), log, user_files)) from None
         server.stop()
     errors = [r for r in log if r.levelno >= logging.ERROR]
     if errors:
-        raise ServerStartFailed(_failure(DID_NOT_STOP.format(app=shown), log, user_files))
+        raise ServerStartFailed(failure_text(DID_NOT_STOP.format(app=shown), log, user_files))
     if status >= 500:
-        raise ServerStartFailed(_failure(DID_NOT_ANSWER.format(app=shown, why=f"it answered {status}"), log, user_files))
+        raise ServerStartFailed(failure_text(DID_NOT_ANSWER.format(app=shown, why=f"it answered {status}"), log, user_files))
     return status
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)', re.M)
 
 
-def _failure(headline: str, log: list[logging.LogRecord], user_files: UserFiles) -> str:
+def failure_text(headline: str, log: list[logging.LogRecord], user_files: UserFiles, *, tests_passed: bool = True) -> str:
     """The headline, what uvicorn said (a traceback's last line, not all of it), the user's line."""
     lines = [headline]
     for record in [r for r in log if r.levelno >= logging.ERROR] or log:
@@ -94,7 +94,7 @@ def _failure(headline: str, log: list[logging.LogRecord], user_files: UserFiles)
         place = raised_at(exc, user_files) if exc is not None else _innermost_user_frame(text, user_files)
         if place is not None:
             lines += ["  " + line for line in place_lines(place)]
-    return "\n".join([*lines, "", BUT_TESTS_PASS])
+    return "\n".join([*lines, "", BUT_TESTS_PASS] if tests_passed else lines)
 
 
 def _innermost_user_frame(traceback_text: str, user_files: UserFiles) -> Place | None:

@@ -13,8 +13,9 @@ import pytest
 from fastapi_async_katas.course.listing import Kata
 from fastapi_async_katas.engine.firing import Harness, Settings, serve
 from fastapi_async_katas.engine.judging import Run
+from fastapi_async_katas.engine.live import LiveServer, serve_live
 from fastapi_async_katas.engine.loading import load_app
-from fastapi_async_katas.engine.userfiles import UserFiles
+from fastapi_async_katas.engine.userfiles import UserFiles, display_path
 from fastapi_async_katas.pytest_plugin.session import RUNS_KEY, SESSION_KEY
 
 LESSER_FIX = "passed_but"
@@ -55,6 +56,18 @@ class KataUnderTest:
             finally:
                 # Every burst measured, kept so the report can show what each test measured.
                 self.runs.extend(harness.runs)
+
+
+    @asynccontextmanager
+    async def serve_live(self) -> AsyncIterator[LiveServer]:
+        """Import the app afresh and serve it on a real uvicorn server on 127.0.0.1 (lifespan
+        on): for what only real HTTP shows (first bytes, a stream's chunks, work after the answer)."""
+        app = self.load()
+        async with serve_live(app, user_files=self.user_files, settings=self.settings, name=display_path(str(self.app_path))) as live:
+            try:
+                yield live
+            finally:
+                self.runs.extend(live.runs)
 
 
 @pytest.fixture

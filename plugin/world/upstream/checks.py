@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,7 @@ class UpstreamChecks:
 
     name: str
     rejected: int
+    capacity_status: int
     peak_in_flight: int
     total_requests: int
     connections_accepted: int
@@ -45,14 +48,31 @@ class UpstreamChecks:
         """While `run` lasted, the app called this service at least this many times (no cache,
         no skipped work, nothing fetched ahead at startup)."""
         __tracebackhide__ = True
-        during = self.calls_during(run)
+        self._expect_made(run, self.calls_during(run), at_least)
+
+    async def expect_requests_within(self, run: "Run", *, at_least: int, within_s: float) -> None:
+        """From the start of `run` until `within_s` after its end, the app called this service at
+        least this many times: for work it leaves for after its answers (an email, say). Waits
+        on the test's loop, so work on that loop goes on meanwhile."""
+        __tracebackhide__ = True
+        deadline = run.ended + within_s
+
+        def made() -> list[Call]:
+            return [c for c in self.calls if run.began <= c.started <= deadline]
+
+        while time.perf_counter() < deadline and len(made()) < at_least:
+            await asyncio.sleep(0.01)
+        self._expect_made(run, made(), at_least, f", or within {within_s:g} s after their answers")
+
+    def _expect_made(self, run: "Run", during: list[Call], at_least: int, after: str = "") -> None:
+        __tracebackhide__ = True
         made = len(during)
         if made < at_least:
             earlier = len([c for c in self.calls if c.started < run.began])
             run.fail(
                 f"{_plural(len(run.requests), 'request')} to the app made only "
                 f"{_plural(made, 'call')} to the {self.name}.",
-                measured=[f"{_plural(made, 'call')} reached the {self.name} while the requests ran"]
+                measured=[f"{_plural(made, 'call')} reached the {self.name} while the requests ran{after}"]
                 + ([f"{_plural(earlier, 'call')} came before the requests were sent (at the app's startup, or for "
                     "earlier requests): answers kept from then may be stale"] if earlier else []),
                 expected=[f"every request asks the {self.name} afresh: at least {_plural(at_least, 'call')}"],
@@ -96,7 +116,7 @@ class UpstreamChecks:
             run.fail(
                 f"The {self.name} received {peak} calls at once; it can take only {at_most}.",
                 measured=[f"{peak} calls in flight at the {self.name} at once"
-                          + (f"; {self.rejected} turned away with 503" if self.rejected else "")],
+                          + (f"; {self.rejected} turned away with {self.capacity_status}" if self.rejected else "")],
                 expected=[f"never more than {at_most} calls in flight at the {self.name}"],
                 extra=self.call_lines(run.began, run.ended),
             )

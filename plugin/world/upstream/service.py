@@ -46,7 +46,8 @@ class Upstream(UpstreamChecks):
 
     Add routes with `route()`, then `start()` (or use `with`). `latency_s` is how long each
     answer takes unless its route says otherwise; `hang()` makes routes wait until
-    `release()`; `capacity` makes it fragile: a request beyond that many in flight gets 503.
+    `release()`; `capacity` makes it fragile: a request beyond that many in flight is turned
+    away at once with `capacity_status` (503, or 429 for a rate limit).
     """
 
     def __init__(
@@ -56,11 +57,13 @@ class Upstream(UpstreamChecks):
         env_var: str | None = None,
         latency_s: float = DEFAULT_LATENCY_S,
         capacity: int | None = None,
+        capacity_status: int = 503,
     ) -> None:
         self.name = name
         self.env_var = env_var
         self.latency_s = latency_s
         self.capacity = capacity
+        self.capacity_status = capacity_status
         self._routes: list[Route] = []
         self._lock = threading.Lock()
         self.in_flight = 0
@@ -216,7 +219,7 @@ class Upstream(UpstreamChecks):
         outcome = "stopped"
         try:
             if over_capacity:
-                status, payload, outcome = 503, {"detail": f"{self.name} is overloaded"}, "rejected"
+                status, payload, outcome = self.capacity_status, {"detail": f"{self.name} is overloaded"}, "rejected"
             else:
                 answer = asyncio.ensure_future(self._answer(method, path, route, params, scope, body, hung))
                 gone = asyncio.ensure_future(client_gone(receive))
