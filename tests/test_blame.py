@@ -28,6 +28,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from fastapi_async_katas import serve
 from fastapi_async_katas.engine.explaining import block_lines
 from fastapi_async_katas.engine.firing import Settings
+from fastapi_async_katas.engine.judging import INCONCLUSIVE_SHARE
 from fastapi_async_katas.engine.loopwatch import LoopWatch
 from fastapi_async_katas.engine.userfiles import UserFiles
 
@@ -450,10 +451,16 @@ async def test_json_dumps_handed_to_a_thread_that_holds_the_gil_is_a_gil_block_n
         return {"bytes": len(text)}
 
     async with serve(app, user_files=UserFiles(), settings=SETTINGS) as harness:
-        run = await harness.fire("GET", "/", n=3)
+        for _ in range(3):  # on a machine busy enough, the loop waits for a CPU instead, and that is not the GIL
+            run = await harness.fire("GET", "/", n=3)
+            if any(b.kind == "gil" for b in run.blocks):
+                break
     run.expect_status(200)
     gil = [b for b in run.blocks if b.kind == "gil"]
-    assert gil and all(b.kind == "gil" for b in run.blocks)
+    assert all(b.kind == "gil" for b in run.blocks)
+    if not gil and run.busy_share >= INCONCLUSIVE_SHARE:
+        pytest.skip(f"inconclusive: the loop waited for a CPU {run.busy_share:.0%} of the time, three bursts running")
+    assert gil
     assert {(b.place.line, b.held_by) for b in gil} == {(line_of(export, "asyncio.to_thread"), "json.dumps")}
     assert "The thread was running json.dumps(), handed over on this line." in "\n".join(block_lines(gil))
 

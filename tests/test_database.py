@@ -13,6 +13,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 from fastapi import BackgroundTasks, FastAPI
+from verdicts import explanation
 
 from fastapi_async_katas import KataFailure, serve
 from fastapi_async_katas.engine.misconceptions import in_turn
@@ -130,11 +131,20 @@ def lookup_app(style: str) -> FastAPI:
         finally:
             conn.close()
 
+    shared: list[sqlite3.Connection] = []
+
+    def read_shared(product_id: int) -> int:
+        if not shared:
+            shared.append(sqlite3.connect(os.environ["SHOP_DATABASE"], check_same_thread=False))
+        return shared[0].execute("SELECT stock FROM products WHERE id = ?", (product_id,)).fetchone()[0]
+
     @app.get("/products/{product_id}")
     async def product(product_id: int):
         if style == "in turn":
             async with lock:
                 return {"stock": await asyncio.to_thread(read, product_id)}
+        if style == "one shared connection":
+            return {"stock": await asyncio.to_thread(read_shared, product_id)}
         return {"stock": await asyncio.to_thread(read, product_id)}
 
     return app
@@ -153,11 +163,36 @@ async def test_queries_that_take_turns_behind_a_lock_fail_with_the_requests_in_t
         run = await harness.fire("GET", "/products/1", n=5)
     with pytest.raises(KataFailure) as failure:
         shop_db.expect_queries_together(run, at_least=3, what="lookups")
-    text = str(failure.value)
+    text = explanation(failure.value)
     assert text.startswith("The database received the 5 lookups one after another.")
     assert "at most 1 of them in flight at the database at once" in text
     assert in_turn(5, "their queries", 1) in text
     assert "Queries the database received (one row per query" in text
+
+
+async def test_queries_through_one_shared_connection_take_turns_as_on_a_real_server(shop_db):
+    async with serve(lookup_app("one shared connection"), user_files=HERE) as harness:
+        await harness.fire("GET", "/products/1")  # makes the one connection, before the burst shares it
+        run = await harness.fire("GET", "/products/1", n=5)
+    run.expect_status(200)
+    with pytest.raises(KataFailure) as failure:
+        shop_db.expect_queries_together(run, at_least=3, what="lookups")
+    text = explanation(failure.value)
+    assert text.startswith("The database received the 5 lookups one after another.")
+    assert in_turn(5, "their queries", 1) in text
+
+
+def test_hurried_queries_are_answered_at_once_and_the_next_serve_waits_again(database):
+    database.latency_s = 0.5
+    database.hurry()
+    began = time.perf_counter()
+    read_stock(database, 1)
+    assert time.perf_counter() - began < 0.4
+    database.hurry(False)
+    database.latency_s = 0.05
+    began = time.perf_counter()
+    read_stock(database, 1)
+    assert time.perf_counter() - began >= 0.05
 
 
 async def test_queries_side_by_side_pass(shop_db):
@@ -188,7 +223,7 @@ async def test_a_row_written_after_the_answer_fails_with_how_late_it_came(shop_d
     assert shop_db.query(sql, ("o-1",)) == [(1, 2)]  # stored, but too late
     with pytest.raises(KataFailure) as failure:
         shop_db.expect_stored_before_answer(run, when_answered, [(1, 2)], what="order")
-    text = str(failure.value)
+    text = explanation(failure.value)
     assert text.startswith("POST /orders answered 201 before order o-1 was stored.")
     assert "the database held no row for order o-1" in text
     assert "came back from the database 0.1" in text

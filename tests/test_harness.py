@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import BackgroundTasks, FastAPI, Request
+from verdicts import explanation
 
 from fastapi_async_katas import KataFailure, serve
 from fastapi_async_katas.engine.exits import TRIED_TO_EXIT
@@ -344,7 +345,7 @@ async def test_an_app_that_tries_to_end_the_process_fails_the_request_and_names_
     assert run.requests[0].status == 500
     with pytest.raises(KataFailure) as failure:
         run.expect_status(200)
-    text = str(failure.value)
+    text = explanation(failure.value)
     assert text.startswith("GET / tried to end the process at tests/test_harness.py:")
     assert TRIED_TO_EXIT in text
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from verdicts import explanation
 
 from fastapi_async_katas.engine.firing import serve
 from fastapi_async_katas.engine.judging import KataFailure, Run
@@ -124,7 +125,7 @@ def test_a_slow_probe_fails_with_every_probe_latency_and_which_requests_they_are
     run = make_run(("/invoices/1", 0.0, 0.3), ("/health", 0.02, 0.45), ("/invoices/2", 0.04, 0.6), ("/health", 0.06, 0.9))
     with pytest.raises(KataFailure) as failure:
         slow.expect_responsive(run, probe="/health", within_s=0.1)
-    lines = str(failure.value).splitlines()
+    lines = explanation(failure.value).splitlines()
     assert lines[0] == SLOW_PROBE.format(probe="GET /health", seconds=0.43)
     assert "  measured: 2 GET /health probes answered in 0.43 s and 0.84 s, while 0 files were read from storage" in lines
     assert "  expected: GET /health answers within 0.10 s, even while files are being read" in lines
@@ -142,7 +143,7 @@ def test_fast_probes_still_fail_when_the_loop_was_blocked(slow):
     run = make_run(("/invoices/1", 0.0, 0.3), ("/health", 0.02, 0.03), blocks=[Block(None, 300.0, 1.0, 0.0)])
     with pytest.raises(KataFailure) as failure:
         slow.expect_responsive(run, probe="/health", within_s=0.1)
-    assert str(failure.value).splitlines()[0] == LOOP_BLOCKED
+    assert explanation(failure.value).splitlines()[0] == LOOP_BLOCKED
 
 
 def test_a_run_without_probes_is_a_mistake_in_the_test(slow):
@@ -154,7 +155,7 @@ def test_too_few_reads_fail_with_the_count(slow):
     run = make_run(("/invoices/1", 0.0, 0.3), ("/invoices/2", 0.0, 0.3))
     with pytest.raises(KataFailure) as failure:
         slow.expect_reads(run, at_least=2)
-    assert str(failure.value).splitlines()[0] == FEW_READS.format(requests=2, reads="0 reads")
+    assert explanation(failure.value).splitlines()[0] == FEW_READS.format(requests=2, reads="0 reads")
 
 
 def test_reads_one_after_another_fail_the_overlap_check(slow):
@@ -167,7 +168,7 @@ def test_reads_one_after_another_fail_the_overlap_check(slow):
     slow.expect_reads(run, at_least=2)
     with pytest.raises(KataFailure) as failure:
         slow.expect_reads_together(run, at_least=2)
-    assert str(failure.value).splitlines()[0] == READS_IN_TURN.format(how="one after another")
+    assert explanation(failure.value).splitlines()[0] == READS_IN_TURN.format(how="one after another")
 
 
 # -- with an app on the event loop -------------------------------------------------------
@@ -205,7 +206,7 @@ def test_a_404_for_a_file_that_is_there_says_why_it_may_have_been_missed(slow):
     run = Run([record], 0.0, 0.01, [], [], timeout_s=5.0, block_ms=50.0)
     with pytest.raises(KataFailure) as failure:
         slow.expect_served(run, "invoices/INV-7.json")
-    text = str(failure.value)
+    text = explanation(failure.value)
     assert text.startswith(NOT_FOUND_BUT_THERE.format(label="GET /invoices/INV-7", name="invoices/INV-7.json"))
     assert "the app never read it" in text and NOT_REGULAR in text
     slow.expect_served(run, "invoices/INV-8.json")  # not on the storage: a 404 is right

@@ -11,6 +11,7 @@ import anyio
 import anyio.to_thread
 import pytest
 from _pytest.pytester import LineMatcher
+from verdicts import explanation
 
 from fastapi_async_katas.engine.firing import serve
 from fastapi_async_katas.engine.judging import KataFailure
@@ -152,7 +153,7 @@ async def test_no_waiting_but_too_little_overlap_fails_as_taking_turns(katas_thr
     katas_threadpool.expect_no_waves(run, in_flight=2, at_least=2)
     with pytest.raises(KataFailure) as failure:
         katas_threadpool.expect_no_waves(run, in_flight=1, at_least=2, counted="calls")
-    lines = str(failure.value).splitlines()
+    lines = explanation(failure.value).splitlines()
     assert lines[0] == IN_TURN.format(requests=2, in_flight=1, counted="calls")
     assert "  measured: no request waited for one of the threadpool's 4 tokens, so something else made them take turns" in lines
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from verdicts import explanation
 
 from fastapi_async_katas.engine.firing import serve
 from fastapi_async_katas.engine.judging import KataFailure
@@ -280,7 +281,7 @@ async def test_calls_one_after_another_fail_the_peak_check_with_the_lines_that_w
     run.expect_status(200).expect_json(["1", "2"])
     with pytest.raises(KataFailure) as failure:
         service.expect_peak_in_flight(run, at_least=2, calls="both calls")
-    text = str(failure.value)
+    text = explanation(failure.value)
     assert text.splitlines()[0] == "The echo service received both calls one after another."
     assert "at most 1 call in flight at the echo service at once, 2 in all" in text
     assert "Calls the echo service received (one row per call; █ in flight;" in text
@@ -343,7 +344,7 @@ async def test_one_request_awaiting_each_call_in_turn_is_told_it_awaited_them_on
         run = await fire_at_app(tmp_path, service, monkeypatch, SEQUENTIAL_APP)
     with pytest.raises(KataFailure) as failure:
         service.expect_peak_in_flight(run, at_least=2)
-    assert ONE_BY_ONE in str(failure.value)
+    assert ONE_BY_ONE in explanation(failure.value)
 
 
 async def test_one_request_whose_tasks_queue_at_a_lock_is_told_something_lets_one_through(tmp_path, monkeypatch):
@@ -353,7 +354,7 @@ async def test_one_request_whose_tasks_queue_at_a_lock_is_told_something_lets_on
     run.expect_status(200).expect_json(["0", "1", "2"])
     with pytest.raises(KataFailure) as failure:
         service.expect_peak_in_flight(run, at_least=3)
-    text = str(failure.value)
+    text = explanation(failure.value)
     assert ONE_BY_ONE not in text
     assert in_turn(1, "their calls to the echo service", 1) in text
     assert text.count("something lets only one through at a time") == 1

@@ -23,12 +23,16 @@ def with_total(invoice: dict) -> dict:
 async def test_an_invoice_issued_a_moment_ago_can_be_downloaded(kata, katas_storage):
     number = f"INV-{random.randint(1000, 9999)}"
     invoice = new_invoice(number)
+    corrected = new_invoice(number)
     async with kata.serve() as billing:
         katas_storage.put(f"invoices/{number}.json", json.dumps(invoice))
         run = await billing.fire("GET", f"/invoices/{number}")
+        katas_storage.put(f"invoices/{number}.json", json.dumps(corrected))
+        again = await billing.fire("GET", f"/invoices/{number}")
     katas_storage.expect_served(run, f"invoices/{number}.json")
     run.expect_status(200).expect_json(with_total(invoice))
     katas_storage.expect_reads(run, at_least=1)
+    again.expect_status(200).expect_json(with_total(corrected), what="the invoice, downloaded again after a correction")
 
 
 async def test_an_unknown_invoice_is_404(kata, katas_storage):

@@ -267,12 +267,18 @@ class Run:
                 show_timeline=False,
             )
         if self.timed_out:
-            stuck = self.timed_out[0]
-            where = f", still waiting at {stuck.waiting_at.short()}" if stuck.waiting_at else ""
+            # Where most of them waited: behind a lock, that is the lock, not the one inside it.
+            places = Counter(r.waiting_at for r in self.timed_out if r.waiting_at is not None)
+            place, waiting = places.most_common(1)[0] if places else (None, 0)
+            stuck = next(r for r in self.timed_out if r.waiting_at == place)
+            where = f", still waiting at {place.short()}" if place else ""
+            measured = [f"{len(self.timed_out)} request(s) still unanswered after {self.timeout_s:g} s"]
+            if place is not None and len(places) > 1:
+                measured.append(f"{waiting} of them waiting at {place.short()}: {place.code}")
             self.fail(
                 f"timed out: {len(self.timed_out)} of {len(self.requests)} request(s) got no response within "
                 f"{self.timeout_s:g} s ({stuck.label}{where}).",
-                measured=[f"{len(self.timed_out)} request(s) still unanswered after {self.timeout_s:g} s"],
+                measured=measured,
                 expected=["every request answered well within the deadline"],
                 busy_may_explain=True,
             )

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from fastapi_async_katas.engine.firing import Settings, StartupError
+from fastapi_async_katas.engine.inathread import in_a_thread
 from fastapi_async_katas.engine.judging import Run
 from fastapi_async_katas.engine.loopback import LoopbackServer
 from fastapi_async_katas.engine.loopwatch import LoopWatch
@@ -29,6 +30,8 @@ from fastapi_async_katas.engine.userfiles import UserFiles
 
 HEADER = "x-katas-request"
 DID_NOT_START = "the app did not start on a real uvicorn server on 127.0.0.1"
+# How long a run waits, at most, for the server to be done with its requests.
+SETTLE_S = 2.0
 
 
 @dataclass
@@ -87,6 +90,7 @@ class LiveServer:
             sent = [self._send(client, r, request[2], headers, began + i * stagger_s, streams)
                     for i, (r, request) in enumerate(zip(records, requests))]
             await asyncio.gather(*sent)
+        await self._settled(records)
         ended = time.perf_counter()
         run = Run(records, began, ended, self.watch.blocks_between(began, ended), [], self.settings.request_timeout_s,
                   self.settings.block_ms, busy_s=max(self.watch.cpu_wait_s() - waited_for_cpu, 0.0))
@@ -98,6 +102,22 @@ class LiveServer:
         streams: list[Stream] = []
         run = await self.fire_many([(method, path, json)], streams=streams)
         return run, streams[0]
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The server's event loop (in its own thread), once it runs."""
+        return self.server.server._loop if self.server is not None else None
+
+    async def _settled(self, records: list[RequestRecord], most_s: float = SETTLE_S) -> None:
+        """Wait until the server is done with the requests: each finished in the app, and the
+        step of the server's loop that finished the last of them ended (a stream's one long step
+        is only a block once it ends)."""
+        deadline = time.perf_counter() + most_s
+        while any(r.started is not None and r.finished is None for r in records) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
+        last = max((r.finished for r in records if r.finished is not None), default=0.0)
+        while (step := self.watch._step) is not None and step.started <= last and time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
 
     def _new_record(self, method: str, path: str) -> RequestRecord:
         self._next += 1
@@ -168,13 +188,13 @@ async def serve_live(app: Any, *, user_files: UserFiles | None = None, settings:
     server = live.server = LoopbackServer(live.recording(app), f"uvicorn serving {name}", lifespan="on", on_loop=_watching(watch))
     with uvicorn_log() as log:
         try:
-            await asyncio.to_thread(server.start)
+            await in_a_thread(server.start, "starting uvicorn")
         except RuntimeError:
             raise StartupError(failure_text(f"{DID_NOT_START}.", log, files, tests_passed=False)) from None
         try:
             yield live
         finally:
-            await asyncio.to_thread(server.stop)
+            await in_a_thread(server.stop, "stopping uvicorn")
 
 
 def _watching(watch: LoopWatch) -> Callable[[], Callable[[], None]]:

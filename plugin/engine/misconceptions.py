@@ -40,8 +40,9 @@ def in_turn(in_app: int, what: str, peak: int) -> str:
 
 
 WAITED_ON_A_THREAD = (
-    "The work itself ran in another thread or process, but the loop stood still here waiting for it "
-    "(`.result()`, `.join()`): the loop was blocked all the same. Await the work instead of waiting for it."
+    "The work was handed to another thread, process or loop, but the loop stood still here waiting for it "
+    "(`.result()`, `.join()`): the loop was blocked all the same, and work that needs this loop can never "
+    "finish while it waits. Await the work instead of waiting for it."
 )
 ONLY_A_BIGGER_LIMIT = (
     "A bigger limit ({limit:g} threads) moves the wall, it does not remove it: each request still holds a thread "

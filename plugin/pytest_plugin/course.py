@@ -32,6 +32,7 @@ pytest_plugins = [
     "fastapi_async_katas.pytest_plugin.katafixture",
     "fastapi_async_katas.pytest_plugin.grading",
     "fastapi_async_katas.pytest_plugin.inconclusive",
+    "fastapi_async_katas.pytest_plugin.leftovers",
     "fastapi_async_katas.pytest_plugin.reporter",
     "fastapi_async_katas.pytest_plugin.serverstart",
     "fastapi_async_katas.pytest_plugin.spreading",

@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from fastapi_async_katas.engine.contextwatch import ThreadpoolCalls
+from fastapi_async_katas.engine.inathread import in_a_thread
 from fastapi_async_katas.engine.loopstarts import LoopStarts
 from fastapi_async_katas.engine.threadpool import ThreadpoolWatch
 from fastapi_async_katas.engine.userfiles import UserFiles
@@ -87,11 +88,12 @@ async def katas_upstream(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
             monkeypatch.setenv(upstream.env_var, upstream.url)
         return upstream
 
+    start.started = started  # type: ignore[attr-defined]  # the parts a live server's loop is watched for
     try:
         yield start
     finally:
         for upstream in reversed(started):
-            await asyncio.to_thread(upstream.stop)
+            await in_a_thread(upstream.stop, "stopping an upstream")
 
 
 

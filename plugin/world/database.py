@@ -71,6 +71,7 @@ class Database(DatabaseChecks):
         self.latency_s = latency_s
         self.user_files = user_files or UserFiles()
         self._lock = threading.Lock()
+        self._hurried = threading.Event()
         self.in_flight = 0
         self.peak_in_flight = 0
         self.total_queries = 0
@@ -128,6 +129,9 @@ class Database(DatabaseChecks):
                 kwargs["factory"] = RemoteConnection
                 conn = _original_connect(path, *args, **kwargs)
                 conn._database = database  # type: ignore[attr-defined]
+                # One connection is one line to the server: its queries go one at a time, from
+                # whichever threads share it (with check_same_thread=False).
+                conn._one_at_a_time = threading.RLock()  # type: ignore[attr-defined]
                 return conn
             return _original_connect(path, *args, **kwargs)
 
@@ -137,7 +141,15 @@ class Database(DatabaseChecks):
         finally:
             sqlite3.connect = _original_connect  # type: ignore[assignment]
 
-    def _round_trip(self, sql: str, params: Any = ()) -> None:
+    def hurry(self, hurried: bool = True) -> None:
+        """Once what a test measures is over, answer every query at once (the ones waiting too),
+        so that queries an app queued up do not hold its shutdown; `hurry(False)` ends that."""
+        if hurried:
+            self._hurried.set()
+        else:
+            self._hurried.clear()
+
+    def _round_trip(self, sql: str, params: Any) -> None:
         on_loop = asyncio._get_running_loop() is not None
         started, cpu0 = time.perf_counter(), time.thread_time()
         with self._lock:
@@ -149,27 +161,49 @@ class Database(DatabaseChecks):
         if self._app is not None and not on_loop:
             self._app.note_soon(query)
         try:
-            time.sleep(self.latency_s)
+            self._hurried.wait(self.latency_s)
         finally:
             with self._lock:
                 self.in_flight -= 1
                 query.finished = time.perf_counter()
                 self.log.append(query)
         if on_loop:
-            frame = self.user_files.innermost(sys._getframe(2))
+            frame = self.user_files.innermost(sys._getframe(1))
             place = Place.of(frame) if frame is not None else None
             wall_ms = (time.perf_counter() - started) * 1000
-            self.loop_queries.append(LoopQuery(place, sql, wall_ms, (time.thread_time() - cpu0) * 1000))
+            self.loop_queries.append(LoopQuery(place, sql, wall_ms, (time.thread_time() - cpu0) * 1000, started))
 
 
 class RemoteCursor(sqlite3.Cursor):
+    """A cursor whose every call holds its connection, as a query on a server's connection does;
+    so threads that share one connection (check_same_thread=False) take turns, and a close
+    waits for the query in progress instead of pulling SQLite from under it."""
+
     def execute(self, sql: str, parameters: Any = (), /) -> "RemoteCursor":  # type: ignore[override]
-        self.connection._database._round_trip(sql, parameters)  # type: ignore[attr-defined]
-        return super().execute(sql, parameters)
+        with self.connection._one_at_a_time:  # type: ignore[attr-defined]
+            self.connection._database._round_trip(sql, parameters)  # type: ignore[attr-defined]
+            return super().execute(sql, parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> "RemoteCursor":  # type: ignore[override]
-        self.connection._database._round_trip(sql)  # type: ignore[attr-defined]
-        return super().executemany(sql, seq_of_parameters)
+        with self.connection._one_at_a_time:  # type: ignore[attr-defined]
+            self.connection._database._round_trip(sql, ())  # type: ignore[attr-defined]
+            return super().executemany(sql, seq_of_parameters)
+
+    def fetchone(self) -> Any:
+        with self.connection._one_at_a_time:  # type: ignore[attr-defined]
+            return super().fetchone()
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        with self.connection._one_at_a_time:  # type: ignore[attr-defined]
+            return super().fetchmany(size if size is not None else self.arraysize)
+
+    def fetchall(self) -> list[Any]:
+        with self.connection._one_at_a_time:  # type: ignore[attr-defined]
+            return super().fetchall()
+
+    def __next__(self) -> Any:
+        with self.connection._one_at_a_time:  # type: ignore[attr-defined]
+            return super().__next__()
 
 
 class RemoteConnection(sqlite3.Connection):
@@ -177,9 +211,15 @@ class RemoteConnection(sqlite3.Connection):
         return super().cursor(factory)
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
-        self._database._round_trip(sql, parameters)  # type: ignore[attr-defined]
-        return super().execute(sql, parameters)
+        return self.cursor().execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
-        self._database._round_trip(sql)  # type: ignore[attr-defined]
-        return super().executemany(sql, parameters)
+        return self.cursor().executemany(sql, parameters)
+
+    def commit(self) -> None:
+        with self._one_at_a_time:  # type: ignore[attr-defined]
+            super().commit()
+
+    def close(self) -> None:
+        with self._one_at_a_time:  # type: ignore[attr-defined]
+            super().close()

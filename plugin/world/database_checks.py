@@ -24,6 +24,8 @@ class QueryRecord:
     finished: float | None = None
     on_loop: bool = False
     waiting_in_app: list[Place] | None = None
+    # How many of the app's tasks were waiting in its code meanwhile (one per line of work).
+    tasks_waiting: int = 0
 
     @property
     def label(self) -> str:
@@ -38,7 +40,7 @@ class LoopQuery:
     sql: str
     wall_ms: float
     cpu_ms: float
-
+    started: float = 0.0
 
 
 @dataclass
@@ -109,15 +111,17 @@ class DatabaseChecks:
             )
 
     def expect_no_loop_queries(self, run: Any) -> None:
-        """No query ran on the event loop's thread (a synchronous query inside `async def`)."""
+        """While `run` lasted, no query ran on the event loop's thread (a synchronous query inside
+        `async def`)."""
         __tracebackhide__ = True
-        if self.loop_queries:
-            first = self.loop_queries[0]
+        during = [q for q in self.loop_queries if run.began <= q.started <= run.ended]
+        if during:
+            first = during[0]
             where = [f"  {first.place.short()} in {first.place.function}()", f"      {first.place.code}"] if first.place else []
             run.fail(
-                f"{len(self.loop_queries)} database quer{'y' if len(self.loop_queries) == 1 else 'ies'} "
+                f"{len(during)} database quer{'y' if len(during) == 1 else 'ies'} "
                 "ran on the event loop's thread, blocking it.",
-                measured=[f"{len(self.loop_queries)} synchronous queries on the loop, {first.wall_ms:.0f} ms wall "
+                measured=[f"{len(during)} synchronous queries on the loop, {first.wall_ms:.0f} ms wall "
                           f"against {first.cpu_ms:.0f} ms CPU each"],
                 expected=["queries run in a worker thread or through an async driver"],
                 extra=["The query that blocked:", *where],
@@ -157,6 +161,9 @@ class DatabaseChecks:
         if peak >= at_least:
             return
         queries = self.queries_between(run.began, run.ended, matching)
+        if len(queries) < at_least and not run.timed_out:
+            # Not waiting their turn: never made. That is what to say.
+            self.expect_queries(run, at_least=at_least)
         trips = run.wall_s / self.latency_s if self.latency_s else 0.0
         how = "one after another" if peak <= 1 else f"no more than {peak} at a time"
         extra: list[str] = []

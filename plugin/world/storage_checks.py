@@ -32,6 +32,8 @@ class FileRead:
     started: float
     finished: float = 0.0
     waiting_in_app: list[Place] | None = None
+    # How many of the app's tasks were waiting in its code meanwhile (one per line of work).
+    tasks_waiting: int = 0
 
     @property
     def label(self) -> str:

@@ -20,6 +20,7 @@ class InFlight(Protocol):
 
     finished: float | None
     waiting_in_app: list[Place] | None
+    tasks_waiting: int
 
     @property
     def label(self) -> str: ...
@@ -51,11 +52,14 @@ class AppWatch:
         if call.finished is not None:
             return  # the loop was busy until after the answer: nothing honest to report
         places: set[Place] = set()
+        tasks = 0
         for task in asyncio.all_tasks(self.loop):
             chain = awaiting_places(task, self.user_files)
             if chain and not any(os.path.abspath(p.file) in self.skip_files for p in chain):
                 places.add(chain[0])
+                tasks += 1
         call.waiting_in_app = sorted(places, key=lambda p: (p.file, p.line))
+        call.tasks_waiting = tasks
 
 
 def waiting_lines(items: list[Any], title: str) -> list[str]:

@@ -49,6 +49,8 @@ class Call:
     status: int | None = None
     outcome: str = "in flight"  # answered, rejected, hung then released, client gave up, stopped
     waiting_in_app: list[Place] | None = None
+    # How many of the app's tasks were waiting in its code meanwhile (one per line of work).
+    tasks_waiting: int = 0
 
     @property
     def label(self) -> str:

@@ -88,11 +88,12 @@ class UpstreamChecks:
         at_most: int | None = None,
         calls: str = "calls",
         show_calls: bool = True,
+        extra: list[str] | None = None,
     ) -> None:
         """At some moment at least (or never more than) this many calls were in flight here.
 
         `calls` names the calls in the headline; `show_calls=False` leaves out the rows of
-        calls, where the run's own timeline already tells the same story.
+        calls, where the run's own timeline already tells the same story; `extra` lines go first.
         """
         __tracebackhide__ = True
         done = self.calls_during(run)
@@ -109,7 +110,8 @@ class UpstreamChecks:
                     f"at least {at_least} calls in flight at the same moment, so the wait is about "
                     "as long as the slowest call, not the sum of them all"
                 ],
-                extra=_blocks(self._wrong_turn(run, done, at_least), self.call_lines(run.began, run.ended) if show_calls else [], self.waiting_lines()),
+                extra=_blocks(extra or [], self._wrong_turn(run, done, at_least),
+                              self.call_lines(run.began, run.ended) if show_calls else [], self.waiting_lines()),
                 busy_may_explain=True,
             )
         if at_most is not None and peak > at_most:
@@ -118,11 +120,12 @@ class UpstreamChecks:
                 measured=[f"{peak} calls in flight at the {self.name} at once"
                           + (f"; {self.rejected} turned away with {self.capacity_status}" if self.rejected else "")],
                 expected=[f"never more than {at_most} calls in flight at the {self.name}"],
-                extra=self.call_lines(run.began, run.ended),
+                extra=_blocks(extra or [], self.call_lines(run.began, run.ended), self.waiting_lines(done)),
             )
 
-    def expect_connections(self, run: "Run", *, at_most: int) -> None:
-        """The app opened no more than this many TCP connections to this service (it reuses them)."""
+    def expect_connections(self, run: "Run", *, at_most: int, extra: list[str] | None = None) -> None:
+        """The app opened no more than this many TCP connections to this service (it reuses them);
+        `extra` lines (where the clients were built, say) follow the figures."""
         __tracebackhide__ = True
         if self.connections_accepted > at_most:
             run.fail(
@@ -130,6 +133,7 @@ class UpstreamChecks:
                 f"for {_plural(self.total_requests, 'call')}.",
                 measured=[f"{self.connections_accepted} TCP connections accepted by the {self.name}"],
                 expected=[f"at most {at_most}: connections are kept open and reused from one call to the next"],
+                extra=extra or [],
                 show_timeline=False,
             )
 
@@ -165,8 +169,8 @@ class UpstreamChecks:
         if run.blocks:
             return []  # the loop itself was held up: the blocks below say where
         # One line of work at a time: the route, and at most one task it awaits, were waiting
-        # (with a lock, the tasks that queue for it wait at lines of their own).
-        one_line_of_work = all(len(c.waiting_in_app or []) <= 2 for c in calls)
+        # (with gather, each call waits in a task of its own, whatever then holds it back).
+        one_line_of_work = all(c.tasks_waiting <= 2 for c in calls)
         if len(run.requests) == 1 and len(calls) > 1 and one_line_of_work:
             return [ONE_BY_ONE]
         if run.max_in_flight >= at_least or len(calls) > 1:

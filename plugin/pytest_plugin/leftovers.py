@@ -1,0 +1,53 @@
+"""A course run that is otherwise done is not held open by threads the app left running (a
+kata test already failed on them: see `katafixture`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import pytest
+
+from fastapi_async_katas.engine.leftovers import lingering, names_text, threads_text
+
+STILL_RUNNING = (
+    "katas: the tests are done, but {count} your app started {are} still running ({names}); "
+    "exiting without waiting for {them}."
+)
+_EXIT_KEY = pytest.StashKey[int]()
+_DEPTH_KEY = pytest.StashKey[int]()
+# Sessions of this plugin running in this process now: the contract check runs kata sessions
+# inside a test, and only the outermost one may end the process.
+_open_sessions = 0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _open_sessions
+    _open_sessions += 1
+    config.stash[_DEPTH_KEY] = _open_sessions
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_KEY] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The very last thing of a course run: if threads the app left would keep the process
+    open, say so and end it, with the run's own exit status."""
+    global _open_sessions
+    _open_sessions -= 1
+    if config.stash.get(_EXIT_KEY, None) is None or config.stash.get(_DEPTH_KEY, 1) != 1 or hasattr(config, "workerinput"):
+        return  # a session inside a test, or an xdist worker (whose end its controller drives)
+    left = lingering({threading.main_thread()})
+    if not left:
+        return
+    n = len(left)
+    print(STILL_RUNNING.format(count=threads_text(n), are="is" if n == 1 else "are", names=names_text(left),
+                               them="it" if n == 1 else "them"), file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(config.stash[_EXIT_KEY])
+
