@@ -186,3 +186,13 @@ def test_waves_are_drawn_as_a_staircase():
         "  wave 2 #3-#4 |" + "·" * 24 + "█" * 24 + "| 2 requests, done by 2.00 s",
         "  A request of wave 2 got a thread only when one of wave 1 gave its thread back, and so on.",
     ]
+    assert not any("on their way in" in line for line in lines)
+
+
+def test_a_blank_start_of_the_pool_rows_is_explained():
+    watch = ThreadpoolWatch()
+    watch.events = [(0.0, 0, 0, 2), (0.5, 2, 0, 2), (2.0, 0, 0, 2)]
+    watch.borrows = [Borrow(0.5, 0.5, 1, request=1, released=2.0), Borrow(0.5, 0.5, 1, request=2, released=2.0)]
+    lines = watch.lines(0.0, 2.0)
+    assert lines[1].startswith("  tokens borrowed |" + " " * 12 + "█")
+    assert lines[3] == "  (the first 0.50 s: the requests on their way in, before the first asked for a thread)"

@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("fastapi_async_katas.commands.watch", "re-run the current kata on every save, and move on when it passes"),
     "probe": ("fastapi_async_katas.commands.probe", "fire concurrent requests at any FastAPI app and show what blocked its event loop"),
     "bench": ("fastapi_async_katas.commands.bench", "serve a kata's shipped, current and solved app on uvicorn and compare their speed"),
+    "hard": ("fastapi_async_katas.commands.hard", "take the course the hard way (no TODOs, tasks reduced to the goal), or back"),
 }
 
 

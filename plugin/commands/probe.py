@@ -3,6 +3,7 @@
     katas probe myapp.main:app GET /items -n 20
     katas probe src/app.py GET /items --duration 10 --rate 50 --json
     katas probe src/app.py GET /items --fail-on blocks,errors
+    katas probe 01 GET /products/1 -n 20        # in a course: kata 01's app, with its world
 
 Blame goes to the innermost line of the user's own files (anything outside the standard
 library, site-packages and this plugin), with the chain of their calls that led to it. The
@@ -23,6 +24,7 @@ from typing import Any
 
 from fastapi_async_katas.commands.probe_json import FINDINGS, STRICT, as_json, error_json, findings
 from fastapi_async_katas.commands.probe_report import report_lines
+from fastapi_async_katas.commands.probeworld import NEEDS_ITS_WORLD, kata_named, kata_world, worldless_kata
 from fastapi_async_katas.commands.probing import (
     DEFAULT_RATE,
     DEFAULT_REQUESTS,
@@ -34,7 +36,7 @@ from fastapi_async_katas.commands.probing import (
 )
 from fastapi_async_katas.engine.firing import Settings, StartupError
 from fastapi_async_katas.engine.targets import TargetError, load_target
-from fastapi_async_katas.engine.userfiles import Place
+from fastapi_async_katas.engine.userfiles import Place, display_path
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # Beyond --timeout for the requests (and --duration), startup and shutdown get this long each, at most.
@@ -46,7 +48,10 @@ DESCRIPTION = (
     "Send requests at a FastAPI (or any ASGI) app, N at once or at a steady rate for a while, and show what blocked "
     "its event loop, what failed, what hung and what was never awaited."
 )
-TARGET_HELP = "the app: package.module:app, or path/to/file.py with an optional :attr (default attribute: app)"
+TARGET_HELP = (
+    "the app: package.module:app, or path/to/file.py with an optional :attr (default attribute: app); "
+    "in a course, a kata's number (01) probes your app.py with the kata's world running"
+)
 FAIL_ON_HELP = (
     f"exit with status 1 when the probe finds any of these (comma-separated: {','.join(FINDINGS)}); "
     "without it the probe reports and exits 0"
@@ -64,14 +69,21 @@ def main(argv: list[str], prog: str = "katas probe") -> int:
     lifespan_s = min(LIFESPAN_S, args.timeout)
     settings = Settings(request_timeout_s=args.timeout, lifespan_timeout_s=lifespan_s, block_ms=args.block_ms, hang_s=args.timeout)
     bound_s = (args.duration or 0.0) + args.timeout + 2 * lifespan_s + 1.0
-    with _app_output_to_stderr(args.json):
-        outcome = _run(args, load, settings, bound_s)
+    named = kata_named(args.target)
+    world = kata_world() if named is not None else contextlib.nullcontext()
+    target = str(named[1].kata_dir(named[0]) / "app.py") if named is not None else args.target
+    if named is None and (kata := worldless_kata(args.target)) is not None:
+        print(NEEDS_ITS_WORLD.format(app=args.target, number=kata.number, method=args.method, path=args.path), file=sys.stderr)
+    with _app_output_to_stderr(args.json), world:
+        outcome = _run(target, load, settings, bound_s)
     if isinstance(outcome, _Failure):
         print(f"{prog}: {outcome.message}", file=sys.stderr)
         if args.json:
             print(json.dumps(error_json(args.target, outcome.kind, outcome.message.removeprefix("error: "), outcome.place)))
         return outcome.code
     result, label = outcome
+    if named is not None:
+        label = f"kata {named[1].number} ({display_path(target)})"
     if args.json:
         print(json.dumps(as_json(result, label, args.block_ms)))
     else:
@@ -90,9 +102,9 @@ class _Failure:
     place: Place | None = None
 
 
-def _run(args: argparse.Namespace, load: Load, settings: Settings, bound_s: float) -> tuple[ProbeResult, str] | _Failure:
+def _run(spec: str, load: Load, settings: Settings, bound_s: float) -> tuple[ProbeResult, str] | _Failure:
     try:
-        target = load_target(args.target)
+        target = load_target(spec)
     except TargetError as exc:
         return _Failure("target", f"error: {exc}", 2)
     try:

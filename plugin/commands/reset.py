@@ -1,6 +1,7 @@
-"""`katas reset NN`: put back a kata's app.py as shipped.
+"""`katas reset NN`: put back a kata's app.py as shipped (the hard way, if the course is taken so),
+and its test_kata.py if it was edited or deleted.
 
-Reset never loses work: the learner's app.py is first copied to a new file under
+Reset never loses work: the learner's file is first copied to a new file under
 `.katas-backups/` (never overwriting an earlier one), and only then replaced.
 """
 
@@ -13,6 +14,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from fastapi_async_katas.course.hard import served
 from fastapi_async_katas.course.listing import KATAS_DIR, Kata, course_listing, find_course_root, find_kata, load_course
 from fastapi_async_katas.course.progress import BACKUPS_DIR, load, unused_path
 from fastapi_async_katas.course.shipped import NoShippedVersion, find_shipped
@@ -27,6 +29,8 @@ SAME_AS_SHIPPED = "(It was the same as the shipped version; the backup is kept a
 RESTORED = "Restored {app} as shipped ({source})."
 RUN_AGAIN = "Run it again: pytest katas/{number}"
 NO_SHIPPED = "katas reset: cannot find the shipped {app}: {why}. Your file was not touched."
+TESTS_RESTORED = "Restored {tests} as shipped: the kata's tests are the course's, not yours to change."
+HARD_WAY = " The hard way: without its TODO comments."
 
 
 def main(argv: list[str], prog: str = "katas reset") -> int:
@@ -81,8 +85,9 @@ def reset_kata(root: Path, kata: Kata, ref: str | None = None) -> int:
             print(SAME_AS_SHIPPED)
     else:
         print(NOTHING_TO_BACK_UP.format(app=shown))
-    _replace(app, shipped.text)
-    print(RESTORED.format(app=shown, source=shipped.source))
+    _replace_app(root, kata, app, shipped.text)
+    print(RESTORED.format(app=shown, source=shipped.source) + (HARD_WAY if load(root).hard else ""))
+    status = _restore_tests(root, kata, ref)
     try:
         state = load(root)
         state.record_reset(kata.folder)
@@ -90,14 +95,41 @@ def reset_kata(root: Path, kata: Kata, ref: str | None = None) -> int:
     except OSError:
         pass
     print(RUN_AGAIN.format(number=kata.number))
+    return status
+
+
+def _replace_app(root: Path, kata: Kata, app: Path, shipped: bytes) -> None:
+    replace_file(app, served(kata, "app.py", shipped, load(root).hard))
+
+
+def _restore_tests(root: Path, kata: Kata, ref: str | None) -> int:
+    """Put back the kata's test_kata.py if it was edited or deleted (keeping the edited one)."""
+    tests = kata.kata_dir(root) / "test_kata.py"
+    shown = f"{KATAS_DIR}/{kata.folder}/test_kata.py"
+    try:
+        shipped = find_shipped(root, shown, ref).text
+    except NoShippedVersion as exc:
+        print(NO_SHIPPED.format(app=shown, why=exc), file=sys.stderr)
+        return 1
+    if tests.exists() and tests.read_bytes() == shipped:
+        return 0
+    if tests.exists():
+        try:
+            backup = back_up(root, kata, tests.read_bytes(), stem="test_kata")
+        except OSError as exc:
+            print(BACKUP_FAILED.format(app=shown, error=exc), file=sys.stderr)
+            return 1
+        print(BACKED_UP.format(app=shown, backup=backup.relative_to(root)))
+    replace_file(tests, shipped)
+    print(TESTS_RESTORED.format(tests=shown))
     return 0
 
 
-def back_up(root: Path, kata: Kata, content: bytes) -> Path:
-    """Copy the learner's app.py into a new file under .katas-backups/; never overwrite one."""
+def back_up(root: Path, kata: Kata, content: bytes, stem: str = "app") -> Path:
+    """Copy the learner's file into a new file under .katas-backups/; never overwrite one."""
     folder = root / BACKUPS_DIR / kata.folder
     folder.mkdir(parents=True, exist_ok=True)
-    backup = unused_path(folder, f"app-{datetime.now().strftime('%Y%m%d-%H%M%S')}", ".py")
+    backup = unused_path(folder, f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}", ".py")
     with backup.open("wb") as f:
         f.write(content)
         f.flush()
@@ -107,7 +139,7 @@ def back_up(root: Path, kata: Kata, content: bytes) -> Path:
     return backup
 
 
-def _replace(path: Path, content: bytes) -> None:
+def replace_file(path: Path, content: bytes) -> None:
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -52,6 +52,8 @@ class ProgressFile:
     rebuilt_because: str | None = None
     missing: bool = False
     kept_as: Path | None = None
+    # The hard way (`katas hard on`): katas are served without TODOs, their tasks reduced to the goal.
+    hard: bool = False
 
     def kata(self, folder: str) -> KataProgress:
         return self.katas.setdefault(folder, KataProgress())
@@ -100,6 +102,7 @@ class ProgressFile:
                 raise OSError(f"the unreadable {self.path.name} could not be kept aside in {BACKUPS_DIR}/")
         data = {
             "version": VERSION,
+            "hard": self.hard,
             "katas": {
                 folder: {
                     "status": p.status,
@@ -132,9 +135,12 @@ def load(root: Path) -> ProgressFile:
         katas = {str(folder): _entry(raw) for folder, raw in data["katas"].items()}
         if data.get("version") != VERSION:
             raise ValueError(f"unknown version {data.get('version')!r}")
+        hard = data.get("hard", False)
+        if not isinstance(hard, bool):
+            raise ValueError("hard must be true or false")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return ProgressFile(path, rebuilt_because=f"{path.name} could not be read ({exc})")
-    return ProgressFile(path, katas)
+    return ProgressFile(path, katas, hard=hard)
 
 
 def update(root: Path, change: Callable[[ProgressFile], None]) -> ProgressFile:

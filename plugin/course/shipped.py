@@ -1,11 +1,24 @@
-"""The shipped version of a kata's file: what the course gave the learner, before any edit."""
+"""The shipped version of a kata's file: what the course gave the learner, before any edit.
+
+The course keeps a copy of each kata's learner-facing files (`app.py`, `test_kata.py`,
+`README.md`) under `.shipped/`, so a downloaded copy with no git finds them too; a self-test
+checks that the copies match the katas as they ship. With a git ref, the file comes from git.
+Course authors refresh the copies with `python -m fastapi_async_katas.course.shipped`.
+"""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi_async_katas.course.listing import KATAS_DIR, find_course_root, load_course
+
+SHIPPED_DIR = ".shipped"
+SHIPPED_FILES = ("app.py", "test_kata.py", "README.md")
+AS_SHIPPED = "as shipped with the course"
 NOT_IN_GIT = "this folder is not a git checkout of the course (download the file again from the course's repository)"
 
 
@@ -19,13 +32,22 @@ class NoShippedVersion(Exception):
     pass
 
 
-def find_shipped(root: Path, path: str, ref: str | None = None) -> Shipped:
-    """The shipped version of a file, from git.
+def shipped_copy(root: Path, path: str) -> Path:
+    """Where the course keeps its copy of `katas/NN_slug/FILE`."""
+    return root / SHIPPED_DIR / Path(path).relative_to(KATAS_DIR)
 
-    With `ref`, the file as it is there. Otherwise the newest committed version whose author is
-    not the learner (so a learner who committed their own work still gets the course's
-    version back); if every version is the learner's own (a course author, say), the newest.
+
+def find_shipped(root: Path, path: str, ref: str | None = None) -> Shipped:
+    """The shipped version of a file: the course's copy under `.shipped/`, or from git.
+
+    With `ref`, the file as it is in that git commit or branch. Without one and without a copy,
+    the newest committed version whose author is not the learner (so a learner who committed
+    their own work still gets the course's version back); if every version is the learner's own
+    (a course author, say), the newest.
     """
+    copy = shipped_copy(root, path)
+    if ref is None and copy.is_file():
+        return Shipped(copy.read_bytes(), AS_SHIPPED)
     try:
         top = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
     except NoShippedVersion:
@@ -65,3 +87,24 @@ def _git(root: Path, *args: str) -> bytes:
     if done.returncode != 0:
         raise NoShippedVersion(done.stderr.decode(errors="replace").strip() or f"git {args[0]} failed")
     return done.stdout
+
+
+def refresh(root: Path) -> list[Path]:
+    """Copy each kata's learner-facing files into `.shipped/` (for course authors)."""
+    written = []
+    for kata in load_course(root):
+        for name in SHIPPED_FILES:
+            source = kata.kata_dir(root) / name
+            if source.is_file():
+                target = root / SHIPPED_DIR / kata.folder / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+                written.append(target)
+    return written
+
+
+if __name__ == "__main__":
+    course_root = find_course_root(Path.cwd())
+    if course_root is None:
+        sys.exit("no course here: run it in the course's folder")
+    print(f"refreshed {len(refresh(course_root))} files under {SHIPPED_DIR}/")

@@ -29,6 +29,10 @@ def threadpool_lines(
         f"  requests waiting|{sparkline([(e[0], e[2]) for e in events], began, ended, waiting_peak)}| "
         f"at most {waiting_peak}",
     ]
+    first = min((e[0] for e in events if e[0] >= began and (e[1] or e[2])), default=None)
+    if first is not None and first - began >= span / 24:
+        # Blank at the start: the requests were on their way into the app, not yet at the pool.
+        lines.append(f"  (the first {first - began:.2f} s: the requests on their way in, before the first asked for a thread)")
     waves = waves_of(borrows)
     if not waves:
         return lines
