@@ -1,0 +1,29 @@
+"""A correct fix: one client built when the module loads, shared by every request, closed in the lifespan."""
+
+import os
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, HTTPException
+
+CATALOG_URL = os.environ.get("CATALOG_URL", "http://catalog.internal")
+CATALOG_LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=10)
+catalog = httpx.AsyncClient(base_url=CATALOG_URL, timeout=5.0, limits=CATALOG_LIMITS)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    yield
+    await catalog.aclose()
+
+
+app = FastAPI(title="Stock labels", lifespan=lifespan)
+
+
+@app.get("/products/{product_id}/stock")
+async def stock_label(product_id: int):
+    response = await catalog.get(f"/stock/{product_id}")
+    if response.status_code == 404:
+        raise HTTPException(status_code=404, detail="no such product")
+    response.raise_for_status()
+    return {"id": product_id, "left": response.json()["available"]}

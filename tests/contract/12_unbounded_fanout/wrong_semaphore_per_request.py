@@ -1,0 +1,41 @@
+"""A wrong fix: a semaphore of four, made inside the route: each request has four places of its own."""
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+from pydantic import BaseModel
+
+SUPPLIER_URL = os.environ.get("SUPPLIER_URL", "http://supplier.internal")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    async with httpx.AsyncClient(base_url=SUPPLIER_URL, timeout=5.0) as client:
+        app.state.supplier = client
+        yield
+
+
+app = FastAPI(title="Quotes", lifespan=lifespan)
+
+
+class Basket(BaseModel):
+    skus: list[str]
+
+
+async def fetch_price(supplier: httpx.AsyncClient, slots: asyncio.Semaphore, sku: str) -> int:
+    async with slots:
+        response = await supplier.get(f"/prices/{sku}")
+    response.raise_for_status()
+    return response.json()["price_cents"]
+
+
+@app.post("/quotes")
+async def quote(basket: Basket, request: Request):
+    supplier = request.app.state.supplier
+    slots = asyncio.Semaphore(4)
+    prices = await asyncio.gather(*(fetch_price(supplier, slots, sku) for sku in basket.skus))
+    lines = [{"sku": sku, "price_cents": price} for sku, price in zip(basket.skus, prices)]
+    return {"lines": lines, "total_cents": sum(prices)}

@@ -1,0 +1,54 @@
+"""A correct fix: the first request to miss makes a future and loads; the others await that future."""
+
+import asyncio
+import os
+import time
+
+import aiosqlite
+from fastapi import FastAPI, HTTPException
+
+DATABASE = os.environ.get("SHOP_DATABASE", "shop.db")
+CACHE_TTL_S = 0.5
+
+app = FastAPI(title="Product pages")
+
+_cache: dict[int, tuple[float, dict]] = {}
+
+
+async def load_product(product_id: int) -> dict | None:
+    async with aiosqlite.connect(DATABASE) as conn:
+        cursor = await conn.execute("SELECT id, name, price, stock FROM products WHERE id = ?", (product_id,))
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    product_id, name, price, stock = row
+    return {"id": product_id, "name": name, "price": price, "stock": stock}
+
+
+_waiting: dict[int, asyncio.Future] = {}
+
+
+@app.get("/products/{product_id}")
+async def get_product(product_id: int):
+    cached = _cache.get(product_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    if product_id in _waiting:
+        product = await asyncio.shield(_waiting[product_id])
+    else:
+        answer = _waiting[product_id] = asyncio.get_running_loop().create_future()
+        try:
+            product = await load_product(product_id)
+        except BaseException as exc:
+            answer.set_exception(exc)
+            answer.exception()  # seen here, so no "never retrieved" warning when nobody else waited
+            raise
+        else:
+            if product is not None:
+                _cache[product_id] = (time.monotonic() + CACHE_TTL_S, product)
+            answer.set_result(product)
+        finally:
+            del _waiting[product_id]
+    if product is None:
+        raise HTTPException(status_code=404, detail="no such product")
+    return product

@@ -1,0 +1,56 @@
+"""A wrong fix: storing the order moved after the answer too, so "placed" is said before the order is stored."""
+
+import os
+import uuid
+from contextlib import asynccontextmanager
+
+import aiosqlite
+import httpx
+from fastapi import BackgroundTasks, FastAPI, Request
+from pydantic import BaseModel
+
+DATABASE = os.environ.get("SHOP_DATABASE", "shop.db")
+MAIL_URL = os.environ.get("MAIL_URL", "http://mail.internal")
+
+
+class Order(BaseModel):
+    email: str
+    product_id: int
+    quantity: int
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    async with httpx.AsyncClient(base_url=MAIL_URL, timeout=5.0) as client:
+        app.state.mail = client
+        yield
+
+
+app = FastAPI(title="Checkout", lifespan=lifespan)
+
+
+async def store_order(order_id: str, order: Order) -> None:
+    async with aiosqlite.connect(DATABASE) as db:
+        await db.execute(
+            "INSERT INTO orders (id, product_id, quantity) VALUES (?, ?, ?)",
+            (order_id, order.product_id, order.quantity),
+        )
+        await db.commit()
+
+
+async def send_confirmation(mail: httpx.AsyncClient, to: str, order_id: str) -> None:
+    message = {"to": to, "subject": f"Your order {order_id}", "text": "Thank you! Your order is on its way."}
+    response = await mail.post("/messages", json=message)
+    response.raise_for_status()
+
+
+async def store_and_confirm(mail: httpx.AsyncClient, order_id: str, order: Order) -> None:
+    await store_order(order_id, order)
+    await send_confirmation(mail, order.email, order_id)
+
+
+@app.post("/orders", status_code=201)
+async def place_order(order: Order, request: Request, background_tasks: BackgroundTasks):
+    order_id = uuid.uuid4().hex[:12]
+    background_tasks.add_task(store_and_confirm, request.app.state.mail, order_id, order)
+    return {"order_id": order_id, "status": "placed"}
