@@ -450,9 +450,19 @@ async def test_json_dumps_handed_to_a_thread_that_holds_the_gil_is_a_gil_block_n
         text = await asyncio.to_thread(json.dumps, big)
         return {"bytes": len(text)}
 
+    @app.get("/tick")
+    async def tick():
+        # A timer due every 10 ms: the loop has something to run while each dump holds the GIL,
+        # as a service's loop has other requests to serve. Without it, the loop may sleep
+        # through a dump in select() and need nothing.
+        for _ in range(150):
+            await asyncio.sleep(0.01)
+        return {}
+
+    burst = [("GET", "/", None)] * 3 + [("GET", "/tick", None)]
     async with serve(app, user_files=UserFiles(), settings=SETTINGS) as harness:
         for _ in range(3):  # on a machine busy enough, the loop waits for a CPU instead, and that is not the GIL
-            run = await harness.fire("GET", "/", n=3)
+            run = await harness.fire_many(burst)
             if any(b.kind == "gil" for b in run.blocks):
                 break
     run.expect_status(200)

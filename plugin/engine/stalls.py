@@ -41,7 +41,10 @@ class WakeWatch:
             try:
                 return original(timeout)
             finally:
-                self._selecting_s += time.perf_counter() - began
+                took = time.perf_counter() - began
+                # `select()` takes the GIL back before it returns: past its timeout, the loop was
+                # not selecting but waiting for the GIL (or a CPU, counted apart), and that is a stall.
+                self._selecting_s += took if timeout is None else min(took, max(timeout, 0.0))
 
         selector.select = select
         self._selector = selector
