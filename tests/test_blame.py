@@ -15,6 +15,7 @@ import importlib.util
 import inspect
 import json
 import math
+import os
 import textwrap
 import threading
 import time
@@ -46,6 +47,25 @@ def cpu_for(seconds: float) -> None:
     """Compute, in pure Python, for this much CPU time (not wall time: a busy machine only stretches it)."""
     deadline = time.thread_time() + seconds
     while time.thread_time() < deadline: pass  # fmt: skip
+
+
+def others_ready_s() -> float:
+    """Seconds the process's threads but this one have spent ready to run but waiting for a CPU
+    (Linux schedstat; 0 elsewhere). Threads that ended meanwhile are not counted."""
+    me, total = threading.get_native_id(), 0.0
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        return 0.0
+    for tid in tids:
+        if tid == me:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1]) / 1e9
+        except OSError:
+            pass  # a thread that ended
+    return total
 
 
 def fastest(work: Callable[[], object], runs: int = 3) -> float:
@@ -462,14 +482,18 @@ async def test_json_dumps_handed_to_a_thread_that_holds_the_gil_is_a_gil_block_n
     burst = [("GET", "/", None)] * 3 + [("GET", "/tick", None)]
     async with serve(app, user_files=UserFiles(), settings=SETTINGS) as harness:
         for _ in range(3):  # on a machine busy enough, the loop waits for a CPU instead, and that is not the GIL
+            began, waited = time.perf_counter(), others_ready_s()
             run = await harness.fire_many(burst)
             if any(b.kind == "gil" for b in run.blocks):
                 break
+        # A dump that itself waits for a CPU computes for less than half of the stall: the engine
+        # rightly leaves that stall unnamed, as the machine's and not the GIL's.
+        dumps_waited = (others_ready_s() - waited) / (time.perf_counter() - began)
     run.expect_status(200)
     gil = [b for b in run.blocks if b.kind == "gil"]
     assert all(b.kind == "gil" for b in run.blocks)
-    if not gil and run.busy_share >= INCONCLUSIVE_SHARE:
-        pytest.skip(f"inconclusive: the loop waited for a CPU {run.busy_share:.0%} of the time, three bursts running")
+    if not gil and max(run.busy_share, dumps_waited) >= INCONCLUSIVE_SHARE:
+        pytest.skip(f"inconclusive: the threads waited for a CPU {max(run.busy_share, dumps_waited):.0%} of the time, three bursts running")
     assert gil
     assert {(b.place.line, b.held_by) for b in gil} == {(line_of(export, "asyncio.to_thread"), "json.dumps")}
     assert "The thread was running json.dumps(), handed over on this line." in "\n".join(block_lines(gil))
