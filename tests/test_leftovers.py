@@ -53,3 +53,45 @@ def test_a_thread_left_running_fails_the_test_and_the_run_still_ends(course):
     expected = LEFT_RUNNING.format(count="1 thread", names="left-behind worker")
     assert expected in done.stdout
     assert "katas: the tests are done, but 1 thread your app started is still running (left-behind worker); exiting without waiting for it." in done.stderr
+
+
+POOL_APP = """
+import asyncio
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from fastapi import FastAPI
+
+app = FastAPI()
+pool = ProcessPoolExecutor(max_workers=1)  # never shut down
+
+
+@app.get("/ping")
+async def ping():
+    pid = await asyncio.get_running_loop().run_in_executor(pool, os.getpid)
+    Path("worker.pid").write_text(str(pid))
+    return {"pong": True}
+"""
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return not any(line.startswith("State:") and "Z" in line for line in f)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_process_pool_left_running_does_not_outlive_the_run(course):
+    (course.path / "katas" / "01_alpha" / "app.py").write_text(textwrap.dedent(POOL_APP))
+    done = subprocess.run([sys.executable, "-m", "pytest", "katas/01", "-p", "no:cacheprovider"], cwd=course.path,
+                          capture_output=True, text=True, timeout=60)
+    assert "exiting without waiting for" in done.stderr, done.stdout + done.stderr
+    pid = int((course.path / "worker.pid").read_text())
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid), f"the app's pool worker {pid} outlived the run"

@@ -3,6 +3,7 @@ kata test already failed on them: see `katafixture`)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import threading
@@ -49,5 +50,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
                                them="it" if n == 1 else "them"), file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
+    # A process pool's workers would outlive the run: nothing is left to tell them to stop.
+    for child in multiprocessing.active_children():
+        child.kill()
     os._exit(config.stash[_EXIT_KEY])
 
