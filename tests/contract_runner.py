@@ -85,6 +85,24 @@ def _cores(count: int, result: VariantResult) -> Any:
             setattr(os, name, original)
 
 
+# A kata session needs these plugins, and only these: not every plugin this environment happens
+# to have installed (each would set itself up again in each of the hundreds of variant sessions).
+KATA_PLUGINS = ["-p", "pytest_asyncio.plugin", "-p", "pytest_timeout", "-p", "fastapi_async_katas.pytest_plugin"]
+
+
+@contextlib.contextmanager
+def _no_autoload() -> Any:
+    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
+
+
 def run_variant(variant: Variant, cores: int | None = None) -> VariantResult:
     """Run one variant's tests in this process; its output goes nowhere, its failures are kept.
 
@@ -100,9 +118,9 @@ def run_variant(variant: Variant, cores: int | None = None) -> VariantResult:
     # across this whole process (every module, every test collected), twice per variant.
     # The app's start on a real uvicorn server is the kata's own check, not its contract's.
     settings = ["-c", str(ROOT / "pyproject.toml"), f"--rootdir={ROOT}", "-o", "katas_server_check=false"]
-    args = [target, *settings, f"--kata-app={variant.app}", "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--color=no"]
+    args = [target, *settings, *KATA_PLUGINS, f"--kata-app={variant.app}", "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--color=no"]
     faked = _cores(cores, collector.result) if cores is not None else contextlib.nullcontext()
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.chdir(ROOT), faked:
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.chdir(ROOT), faked, _no_autoload():
         try:
             collector.result.exit_code = int(pytest.main(args, plugins=[collector]))
         except BaseException as exc:  # a crashing variant is a failed contract test, not a crashed run
