@@ -118,7 +118,8 @@ async def test_a_page_of_fifty_labels_shares_ten_connections(kata, katas_catalog
     async with kata.serve() as shop:
         run = await shop.fire_many(category_page(), stop=after(GIVE_UP_S))
     expect_connections_shared(run, katas_catalog, katas_http_clients)
-    katas_catalog.expect_peak_in_flight(run, at_least=POOL // 2, calls=f"the {LABELS} calls", show_calls=False)
+    # Every connection busy at once: a smaller pool, or calls taking turns, leaves some idle.
+    katas_catalog.expect_peak_in_flight(run, at_least=POOL, calls=f"the {LABELS} calls", show_calls=False)
     for product in katas_catalog.products.values():
         run.only(f"/products/{product.id}/stock").expect_status(200).expect_json(label(product))
     katas_catalog.expect_requests(run, at_least=LABELS)

@@ -121,6 +121,8 @@ async def test_a_basket_of_twelve_stays_within_the_suppliers_limit(kata, supplie
     run.expect_status(200).expect_json(quote(skus, supplier.prices))
     supplier.expect_requests(run, at_least=BIG_BASKET)
     expect_round_trips(run, supplier, at_most=MARGIN * ROUND_TRIPS)
+    # And all four of the supplier's places in use: fewer at a time is safe, but slow.
+    supplier.expect_peak_in_flight(run, at_least=CAPACITY, calls=f"the quote's {BIG_BASKET} calls")
 
 
 async def test_two_shoppers_at_once_share_the_suppliers_limit(kata, supplier):

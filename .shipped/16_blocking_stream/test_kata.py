@@ -13,6 +13,7 @@ import pytest
 # 25 orders, read ten at a time: three batches (and a last, empty one), each a round trip of
 # 0.1 s to the database.
 ORDERS = 25
+BATCH = 10
 BATCH_QUERIES = "FROM orders"
 HEALTH_CHECKS = 3
 # A health check sent while an export streams is answered within this long (it takes a few ms;
@@ -81,6 +82,23 @@ def first_rows_at(stream) -> float | None:
     return times[0] if times else None
 
 
+def expect_read_in_batches(run, katas_db) -> None:
+    """The export read the orders BATCH at a time: one query at least for every BATCH of them."""
+    __tracebackhide__ = True
+    batches = [q for q in katas_db.queries_between(run.began, run.ended, BATCH_QUERIES) if q.started >= run.began]
+    needed = -(-ORDERS // BATCH)
+    if len(batches) >= needed:
+        return
+    run.fail(
+        f"The export read its {ORDERS} orders in {len(batches)} {'query' if len(batches) == 1 else 'queries'}: "
+        f"more than {BATCH} at a time.",
+        measured=[f"{len(batches)} batch {'query' if len(batches) == 1 else 'queries'} for {ORDERS} orders"],
+        expected=[f"at least {needed} batch queries: {ORDERS} orders, {BATCH} at a time, so that an export never holds them all"],
+        extra=katas_db.query_lines(run.began, run.ended, BATCH_QUERIES),
+        show_timeline=False,
+    )
+
+
 def expect_streamed_while_read(run, stream, katas_db) -> None:
     """The first orders reached the client while later batches were still being read."""
     __tracebackhide__ = True
@@ -137,6 +155,7 @@ async def test_the_export_streams_every_order_batch_by_batch(kata, katas_db, ord
     expect_csv(run, orders)
     again.expect_status(200)
     expect_csv(again, [*orders, new_order], what="when asked again, after a new order")
+    expect_read_in_batches(run, katas_db)
     expect_streamed_while_read(run, stream, katas_db)
 
 

@@ -144,6 +144,26 @@ async def test_an_order_is_stored_and_confirmed_by_email(kata, katas_db, mail, m
         await expect_emails_accepted(run, mail, mailbox, [order], order_ids)
 
 
+def expect_emails_sent_together(run, mail) -> None:
+    """The shoppers' emails went out together: none of them waited for another's."""
+    __tracebackhide__ = True
+    calls = [c for c in mail.calls if c.started >= run.began and c.finished is not None]
+    peak = max((sum(1 for d in calls if d.started <= c.started < d.finished) for c in calls), default=0)
+    if peak < SHOPPERS:
+        last = max(c.finished for c in calls) - max(r.answered for r in run.requests if r.answered is not None)
+        together = "one after another" if peak <= 1 else f"no more than {peak} at a time"
+        run.fail(
+            f"The mail service received the {SHOPPERS} shoppers' emails {together}: each email waited for the others before it.",
+            measured=[
+                f"at most {plural(peak, 'email')} in flight at the mail service at once",
+                f"the last email was accepted {last:.2f} s after the last answer; one email takes {MAIL_LATENCY_S:.2f} s",
+            ],
+            expected=[f"the {SHOPPERS} emails in flight together, each a moment after its own answer, however many shoppers order"],
+            extra=mail.call_lines(run.began, time.perf_counter()),
+            show_timeline=False,
+        )
+
+
 async def test_the_answer_does_not_wait_for_the_email(kata, katas_db, mail, mailbox):
     orders = [new_order(f"shopper{i}@example.com") for i in range(1, SHOPPERS + 1)]
     async with kata.serve_live() as shop:
@@ -155,3 +175,4 @@ async def test_the_answer_does_not_wait_for_the_email(kata, katas_db, mail, mail
         await mail.expect_requests_within(run, at_least=SHOPPERS, within_s=MAIL_GRACE_S)
         await expect_emails_accepted(run, mail, mailbox, orders, order_ids)
     run.expect_no_blocks()
+    expect_emails_sent_together(run, mail)
