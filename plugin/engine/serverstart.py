@@ -7,6 +7,7 @@ works inside a test fails here, with uvicorn's own words and the line of the use
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import re
@@ -14,11 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from fastapi_async_katas.engine.explaining import place_lines, raised_at
 from fastapi_async_katas.engine.loading import load_app
-from fastapi_async_katas.engine.loopback import LoopbackServer
+from fastapi_async_katas.engine.loopback import HOST, LoopbackServer
 from fastapi_async_katas.engine.userfiles import Place, UserFiles, display_path
 
 REQUEST_TIMEOUT_S = 5.0
@@ -65,12 +64,16 @@ def check_server_start(app_path: Path, module_name: str, user_files: UserFiles, 
             server.start()
         except RuntimeError:
             raise ServerStartFailed(failure_text(DID_NOT_START.format(app=shown), log, user_files)) from None
+        # The standard library's client: an httpx one would build an SSL context first, for plain HTTP.
+        connection = http.client.HTTPConnection(HOST, server.port, timeout=REQUEST_TIMEOUT_S)
         try:
-            with httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT_S, trust_env=False) as client:
-                status = client.get(path).status_code
-        except httpx.HTTPError as exc:
+            connection.request("GET", path)
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException) as exc:
             server.stop()
             raise ServerStartFailed(failure_text(DID_NOT_ANSWER.format(app=shown, why=f"{type(exc).__name__}: {exc}"), log, user_files)) from None
+        finally:
+            connection.close()
         server.stop()
     errors = [r for r in log if r.levelno >= logging.ERROR]
     if errors:
