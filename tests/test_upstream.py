@@ -339,6 +339,17 @@ async def test_a_peak_above_capacity_fails_the_at_most_check(tmp_path, monkeypat
         service.expect_peak_in_flight(run, at_most=2)
 
 
+async def test_a_run_that_made_no_call_is_told_so_not_that_its_calls_took_turns(tmp_path, monkeypatch):
+    with echo_service(latency_s=0.1) as service:
+        async with httpx.AsyncClient(base_url=service.url) as client:  # before the run: not counted
+            await client.get("/items/0")
+        run = await fire_at_app(tmp_path, service, monkeypatch, TRIVIAL_APP)
+    with pytest.raises(KataFailure) as failure:
+        service.expect_peak_in_flight(run, at_least=2, calls="both calls")
+    assert failure.value.args[0].startswith("The echo service received none of both calls: the app did not call it")
+    assert "one after another" not in failure.value.args[0]
+
+
 async def test_one_request_awaiting_each_call_in_turn_is_told_it_awaited_them_one_by_one(tmp_path, monkeypatch):
     with echo_service(latency_s=0.1) as service:
         run = await fire_at_app(tmp_path, service, monkeypatch, SEQUENTIAL_APP)
@@ -359,6 +370,18 @@ async def test_one_request_whose_tasks_queue_at_a_lock_is_told_something_lets_on
     assert in_turn(1, "their calls to the echo service", 1) in text
     assert text.count("something lets only one through at a time") == 1
     assert "The request started its work together, but its calls to the echo service took turns" in text
+
+
+TRIVIAL_APP = """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/both")
+async def both():
+    return ["0", "1", "2"]
+"""
 
 
 TIMEOUT_APP = """

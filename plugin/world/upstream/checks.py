@@ -100,8 +100,10 @@ class UpstreamChecks:
         peak = self.peak_during(run)
         if at_least is not None and peak < at_least:
             together = "one after another" if peak <= 1 else f"no more than {peak} at a time"
+            headline = f"The {self.name} received {calls} {together}." if done else (
+                f"The {self.name} received none of {calls}: the app did not call it while the run lasted.")
             run.fail(
-                f"The {self.name} received {calls} {together}.",
+                headline,
                 measured=[
                     f"at most {_plural(peak, 'call')} in flight at the {self.name} at once, {len(done)} in all",
                     *self._sum_line(run, done),
