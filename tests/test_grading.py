@@ -216,7 +216,9 @@ os._exit(0)
 
 
 def committed(course: pytest.Pytester) -> None:
-    """The grader's checkout as git sees it, with nothing to commit."""
+    """The grader's checkout as git sees it, with nothing to commit (and, as the course's own, what
+    Python compiles ignored)."""
+    (course.path / ".gitignore").write_text("__pycache__/\n")
     for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=Foo", "-c", "user.email=foo@example.com", "commit", "-qm", "course"]):
         subprocess.run(["git", *command], cwd=course.path, check=True, capture_output=True)
 
