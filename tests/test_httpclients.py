@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI, Request
 
 from fastapi_async_katas import KataFailure, serve
+from fastapi_async_katas.engine.firing import Settings
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.world.httpclients import HttpClientWatch
 
@@ -43,9 +44,14 @@ def shared_client_app() -> FastAPI:
     return app
 
 
+# Building a client costs the loop tens of ms of CPU: on a busy machine, a block of its own,
+# whose lines would follow the failure's. These tests are about the clients only.
+NO_BLOCKS = Settings(block_ms=10_000)
+
+
 async def test_a_client_built_per_request_is_counted_at_its_line_with_its_cost():
     with HttpClientWatch(HERE).installed() as watch:
-        async with serve(client_per_request_app(), user_files=HERE) as harness:
+        async with serve(client_per_request_app(), user_files=HERE, settings=NO_BLOCKS) as harness:
             run = await harness.fire("GET", "/", n=3)
     run.expect_status(200)
     assert len(watch.built_between(run.began, run.ended)) == 3
