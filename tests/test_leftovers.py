@@ -95,3 +95,54 @@ def test_a_process_pool_left_running_does_not_outlive_the_run(course):
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(pid), f"the app's pool worker {pid} outlived the run"
+
+
+BOOM_PLUGIN = """
+import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    raise pytest.UsageError("a plugin that fails to configure")
+"""
+LEAVES_A_THREAD = """
+import threading
+
+STOP = threading.Event()
+
+
+def test_starts_a_thread():
+    threading.Thread(target=STOP.wait, name="left by a nested session").start()
+"""
+OUTER_TESTS = """
+import pytest
+
+from fastapi_async_katas.pytest_plugin.leftovers import lingering
+
+COURSE = ["-p", "fastapi_async_katas.pytest_plugin.course", "-p", "no:cacheprovider", "-q"]
+
+
+def test_a_nested_session_that_fails_to_configure():
+    assert pytest.main(["-p", "boom_plugin", *COURSE, "inner"]) == pytest.ExitCode.USAGE_ERROR
+
+
+def test_a_nested_session_that_leaves_a_thread_does_not_end_this_process():
+    pytest.main([*COURSE, "inner/test_inner.py"])
+    left = lingering(set())
+    assert left
+    import test_inner
+    test_inner.STOP.set()
+"""
+
+
+def test_a_session_inside_a_test_never_ends_the_process_even_after_one_failed_to_configure(pytester):
+    # The contract check runs kata sessions inside its tests, in xdist workers. A nested session
+    # that failed to configure part-way once made the next one look outermost: its leftover
+    # thread then ended the worker, and xdist reported it as crashed.
+    pytester.makepyfile(boom_plugin=BOOM_PLUGIN, test_outer=OUTER_TESTS)
+    (pytester.path / "inner").mkdir()
+    (pytester.path / "inner" / "test_inner.py").write_text(LEAVES_A_THREAD)
+    pytester.syspathinsert()
+    pytester.syspathinsert(pytester.path / "inner")
+    result = pytester.runpytest_subprocess("-p", "fastapi_async_katas.pytest_plugin.course", "-p", "no:randomly", "test_outer.py")
+    result.stdout.fnmatch_lines(["*2 passed*"])

@@ -17,16 +17,17 @@ STILL_RUNNING = (
     "exiting without waiting for {them}."
 )
 _EXIT_KEY = pytest.StashKey[int]()
-_DEPTH_KEY = pytest.StashKey[int]()
-# Sessions of this plugin running in this process now: the contract check runs kata sessions
-# inside a test, and only the outermost one may end the process.
-_open_sessions = 0
+# The session that configured first in this process and has not ended: the contract check runs
+# kata sessions inside a test, and only the outermost one may end the process. (Not a count of
+# open sessions: a session whose configuring failed part-way is unconfigured all the same, and a
+# count would then take a nested session for the outermost, and end an xdist worker with it.)
+_outermost: pytest.Config | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _open_sessions
-    _open_sessions += 1
-    config.stash[_DEPTH_KEY] = _open_sessions
+    global _outermost
+    if _outermost is None:
+        _outermost = config
 
 
 @pytest.hookimpl(trylast=True)
@@ -38,10 +39,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The very last thing of a course run: if threads the app left would keep the process
     open, say so and end it, with the run's own exit status."""
-    global _open_sessions
-    _open_sessions -= 1
-    if config.stash.get(_EXIT_KEY, None) is None or config.stash.get(_DEPTH_KEY, 1) != 1 or hasattr(config, "workerinput"):
-        return  # a session inside a test, or an xdist worker (whose end its controller drives)
+    global _outermost
+    if config is not _outermost:
+        return  # a session inside a test
+    _outermost = None
+    if config.stash.get(_EXIT_KEY, None) is None or hasattr(config, "workerinput"):
+        return  # a session that never ran, or an xdist worker (whose end its controller drives)
     left = lingering({threading.main_thread()})
     if not left:
         return
