@@ -82,10 +82,15 @@ def first_rows_at(stream) -> float | None:
     return times[0] if times else None
 
 
+def batch_queries(run, katas_db) -> list:
+    """The export's batch queries: those that reached the database while `run` lasted."""
+    return [q for q in katas_db.queries_between(run.began, run.ended, BATCH_QUERIES) if q.started >= run.began]
+
+
 def expect_read_in_batches(run, katas_db) -> None:
     """The export read the orders BATCH at a time: one query at least for every BATCH of them."""
     __tracebackhide__ = True
-    batches = [q for q in katas_db.queries_between(run.began, run.ended, BATCH_QUERIES) if q.started >= run.began]
+    batches = batch_queries(run, katas_db)
     needed = -(-ORDERS // BATCH)
     if len(batches) >= needed:
         return
@@ -103,7 +108,7 @@ def expect_streamed_while_read(run, stream, katas_db) -> None:
     """The first orders reached the client while later batches were still being read."""
     __tracebackhide__ = True
     first = first_rows_at(stream)
-    batches = [q for q in katas_db.queries_between(run.began, run.ended, BATCH_QUERIES) if q.started >= run.began]
+    batches = batch_queries(run, katas_db)
     answered = [q for q in batches if first is not None and q.finished <= first]
     if first is not None and len(batches) > 1 and len(answered) < len(batches):
         return

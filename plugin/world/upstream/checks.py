@@ -42,7 +42,13 @@ class UpstreamChecks:
 
     def peak_during(self, run: "Run") -> int:
         """The most calls in flight here at one moment while `run` lasted."""
-        return max_overlap((c.started, c.finished if c.finished is not None else run.ended) for c in self.calls_during(run))
+        return self.peak_between(run.began, run.ended)
+
+    def peak_between(self, start: float, end: float) -> int:
+        """The most calls in flight here at one moment, of those that reached it between `start`
+        and `end` (work the app does after its answers, say: `time.perf_counter()` as `end`)."""
+        calls = [c for c in self.calls if start <= c.started <= end]
+        return max_overlap((c.started, c.finished if c.finished is not None else end) for c in calls)
 
     def expect_requests(self, run: "Run", *, at_least: int) -> None:
         """While `run` lasted, the app called this service at least this many times (no cache,
