@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,19 +91,6 @@ def _cores(count: int, result: VariantResult) -> Any:
 KATA_PLUGINS = ["-p", "pytest_asyncio.plugin", "-p", "pytest_timeout", "-p", "fastapi_async_katas.pytest_plugin"]
 
 
-@contextlib.contextmanager
-def _no_autoload() -> Any:
-    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
-
-
 def run_variant(variant: Variant, cores: int | None = None) -> VariantResult:
     """Run one variant's tests in this process; its output goes nowhere, its failures are kept.
 
@@ -120,7 +108,8 @@ def run_variant(variant: Variant, cores: int | None = None) -> VariantResult:
     settings = ["-c", str(ROOT / "pyproject.toml"), f"--rootdir={ROOT}", "-o", "katas_server_check=false"]
     args = [target, *settings, *KATA_PLUGINS, f"--kata-app={variant.app}", "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--color=no"]
     faked = _cores(cores, collector.result) if cores is not None else contextlib.nullcontext()
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.chdir(ROOT), faked, _no_autoload():
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.chdir(ROOT), faked, \
+            mock.patch.dict(os.environ, {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}):
         try:
             collector.result.exit_code = int(pytest.main(args, plugins=[collector]))
         except BaseException as exc:  # a crashing variant is a failed contract test, not a crashed run
