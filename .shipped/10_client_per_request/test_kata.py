@@ -56,10 +56,26 @@ def expect_connections_shared(run, catalog, http_clients) -> None:
     """The catalogue counted no more connections from the app than the pool it allows."""
     __tracebackhide__ = True
     opened = catalog.connections_accepted
-    if opened <= POOL:
-        return
     built = http_clients.built_between(run.began, run.ended)
-    measured = [f"{opened} TCP connections accepted by the catalog service for {len(run.requests)} labels"]
+    unfinished = len(run.timed_out) + run.left_out
+    # A page that gave up early counted only the connections opened so far: on a slow machine, a
+    # client per request can use up the time building clients before any connection is opened.
+    if opened <= POOL and not (unfinished and len(built) > 1):
+        return
+    if opened > POOL:
+        headline = f"The catalog service counted {opened} connections from the app; it allows {POOL}."
+    else:
+        headline = (
+            f"The app built {len(built)} HTTP clients for one page, each with connections of its own, "
+            f"while the catalog service allows {POOL} connections from the app."
+        )
+    if unfinished:
+        measured = [
+            f"{opened} TCP connections accepted by the catalog service before the page gave up, "
+            f"with {unfinished} of {len(run.requests) + run.left_out} labels unanswered"
+        ]
+    else:
+        measured = [f"{opened} TCP connections accepted by the catalog service for {len(run.requests)} labels"]
     if len(built) > 1:
         cpu_ms = sorted(client.cpu_ms for client in built)
         measured.append(
@@ -75,7 +91,7 @@ def expect_connections_shared(run, catalog, http_clients) -> None:
     else:
         extra = [*where_built(http_clients.built, "The app's client was built here:"), "", *ONE_CLIENT_NO_LIMIT]
     run.fail(
-        f"The catalog service counted {opened} connections from the app; it allows {POOL}.",
+        headline,
         measured=measured,
         expected=[f"at most {POOL} connections, opened once and reused: every label shares one pool of {POOL}"],
         extra=extra,
