@@ -8,6 +8,7 @@ new thread's getting started. None of it may come out as a block of the user's.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import importlib.util
 import textwrap
@@ -119,6 +120,40 @@ def test_waiting_for_a_new_thread_to_start_is_never_the_users_block(tmp_path):
     watch = watch_one_step(tmp_path, lambda: started.append(user.spawn(_SlowToStart)))
     started[0].join()
     assert watch.blocks == []
+
+
+class _GilHeldWhileStarting(threading.Thread):
+    """A thread that holds the GIL for 150 ms as it gets going, as one does whose CPU is taken
+    from it at the wrong moment: the sampler cannot look at the loop until `start()` has returned."""
+
+    def _bootstrap_inner(self) -> None:
+        ctypes.PyDLL(None).usleep(int(LONG_S * 1e6))  # PyDLL keeps the GIL through the call
+        super()._bootstrap_inner()
+
+
+def test_a_late_sample_after_a_slow_thread_start_does_not_carry_the_start(tmp_path):
+    """`start()` returned, and the user's next line ran for a moment when the sampler got the GIL:
+    the time the thread took to start is still not the user's."""
+    user = user_module(
+        tmp_path,
+        """
+        import time
+
+        def spawn_then_tally(thread_class):
+            worker = thread_class(target=lambda: None)
+            worker.start()
+            deadline = time.thread_time() + 0.03
+            while time.thread_time() < deadline:
+                pass
+            return worker
+        """,
+    )
+    # Whether the sampler's first look comes before `start()` returns or after is a race: try it often.
+    for _ in range(8):
+        started = []
+        watch = watch_one_step(tmp_path, lambda: started.append(user.spawn_then_tally(_GilHeldWhileStarting)))
+        started[0].join()
+        assert watch.blocks == []
 
 
 def test_the_same_steps_are_blamed_once_the_user_code_itself_waits(tmp_path):

@@ -15,8 +15,9 @@ cannot run until such a call returns, and then its one late sample, taken on the
 of the call, carries the whole wait.
 
 A step counts as a `Block` when it ran at least `block_ms` not counting the time the thread
-waited for a CPU, waited for the sampler to hand back the GIL, or collected garbage (none of
-which is the code's doing), and one user line accounts for at least half of `block_ms` of it,
+waited for a CPU, waited for the sampler to hand back the GIL, collected garbage or started a
+thread (none of which is the code's doing: `Thread.start` waits until the new thread first
+runs, long only when other threads hold the GIL or the CPUs are busy), and one user line accounts for at least half of `block_ms` of it,
 net of the same waits. So a slow machine, a CPU hog next door or a garbage collection never
 turns a free-running app into a blocking one, and a step slow in library code is never pinned
 on a user line that happened to be on the stack for a moment.
@@ -51,6 +52,7 @@ SLOWDOWN = 0.1
 MAX_INTERVAL_S = 0.05
 
 _original_run = asyncio.events.Handle._run
+_original_start = threading.Thread.start
 # Never interrupted by the hang signal: the plugin's own code, and asyncio's.
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _active: dict[int, "LoopWatch"] = {}
@@ -66,6 +68,18 @@ def _timed_run(handle: asyncio.events.Handle) -> None:
         return _original_run(handle)
     finally:
         watch._end_step()
+
+
+def _timed_start(thread: threading.Thread) -> None:
+    watch = _active.get(_get_ident())
+    step = watch._step if watch is not None else None
+    if step is None:
+        return _original_start(thread)
+    began = time.perf_counter()
+    try:
+        return _original_start(thread)
+    finally:
+        step.excused_s += time.perf_counter() - began
 
 
 # Blame looks only below this frame: the code that runs the loop is never the user's block.
@@ -118,6 +132,7 @@ class LoopWatch:
         self._offloads.install()
         self._wakes = WakeWatch()
         asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]
+        threading.Thread.start = _timed_start  # type: ignore[method-assign]
         gc.callbacks.append(self._on_gc)
         if self.hang_s is not None and threading.current_thread() is threading.main_thread():
             self._old_handler = signal.signal(signal.SIGUSR1, self._raise_hung)
@@ -135,6 +150,7 @@ class LoopWatch:
         self._wakes.close()
         if not _active:
             asyncio.events.Handle._run = _original_run  # type: ignore[method-assign]
+            threading.Thread.start = _original_start  # type: ignore[method-assign]
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
         if self._old_handler is not None:
@@ -182,7 +198,7 @@ class LoopWatch:
         ready = self._ready.read()
         self._wakes.step_ended(end, ready, time.thread_time(), time.process_time())
         waiting_ms = (max(ready - step.ready0, 0.0) + step.held_s) * 1000
-        if wall_ms - waiting_ms - step.gc_s * 1000 < self.block_ms:
+        if wall_ms - waiting_ms - step.excused_s * 1000 < self.block_ms:
             return
         # A copy: a late sample may still add to the step's weights while its stacks are resolved.
         chain, weight_s = heaviest_chain(dict(step.weights or {}), self.user_files, _STEP_CODE)
@@ -216,7 +232,7 @@ class LoopWatch:
         if phase == "start":
             step.gc_began = time.perf_counter()
         elif step.gc_began is not None:
-            step.gc_s += time.perf_counter() - step.gc_began
+            step.excused_s += time.perf_counter() - step.gc_began
             step.gc_began = None
 
     def _raise_hung(self, signum: int, frame: Any) -> None:
@@ -276,8 +292,8 @@ class LoopWatch:
         crediting their start to the first line sampled would blame lines for others' time.
         """
         since = now - max(step.last, step.started + sample_after)
-        lost = (ready - step.ready_last) + (step.gc_s - step.gc_last) + (step.held_s - step.held_last)
-        step.last, step.ready_last, step.gc_last, step.held_last = now, ready, step.gc_s, step.held_s
+        lost = (ready - step.ready_last) + (step.excused_s - step.excused_last) + (step.held_s - step.held_last)
+        step.last, step.ready_last, step.excused_last, step.held_last = now, ready, step.excused_s, step.held_s
         step.samples += 1
         step.longest_gap_s = max(step.longest_gap_s, since)
         weights = step.weights = step.weights if step.weights is not None else {}

@@ -14,9 +14,10 @@ class Step:
     use have their defaults on the class, and the sampler sets them.
     """
 
-    gc_s = 0.0
+    # Seconds spent collecting garbage or starting threads: the machine's doing, not the code's.
+    excused_s = 0.0
     gc_began: float | None = None
-    gc_last = 0.0
+    excused_last = 0.0
     held_s = 0.0
     held_last = 0.0
     hang_signalled = False
