@@ -5,7 +5,7 @@
 - every other correct fix in tests/contract/<kata>/fix_*.py passes;
 - every wrong fix in tests/contract/<kata>/wrong_*.py fails, in the test its contract names;
 - no verdict changes with the machine's core count: each variant runs as on one core, and again
-  as on 64 if anything in it asked how many cores there are.
+  as on 2 and on 64 if anything in it asked how many cores there are.
 
 That each reference solution passes is checked by the kata runs of `pytest --solutions`.
 Each variant (the shipped app, one fix, one wrong fix) is one test here, running the kata's

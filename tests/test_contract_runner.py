@@ -43,7 +43,14 @@ def test_a_variant_runs_as_on_one_core_and_says_that_it_asked(tmp_path):
 def test_a_verdict_that_changes_with_the_core_count_is_an_error(tmp_path):
     result = run_on_any_machine(variant_of(tmp_path, SIZED_BY_CORES.format(expected=5)))
     assert result.outcomes == {"test_a_pool_sized_by_the_machine": "passed"}
-    assert f"the verdict changes with the machine's core count: with 1 core {{'test_a_pool_sized_by_the_machine': 'passed'}}, with {MOST_CORES} cores {{'test_a_pool_sized_by_the_machine': 'failed'}}" in result.error
+    assert "the verdict changes with the machine's core count: with 1 core {'test_a_pool_sized_by_the_machine': 'passed'}, with 2 cores {'test_a_pool_sized_by_the_machine': 'failed'}" in result.error
+
+
+def test_a_verdict_that_changes_only_on_a_big_machine_is_an_error_too(tmp_path):
+    # The default executor has 5 threads on 1 core, 6 on 2, 32 on 64: this passes on the first two.
+    result = run_on_any_machine(variant_of(tmp_path, SIZED_BY_CORES.replace("workers == {expected}", "workers < 32")))
+    assert result.outcomes == {"test_a_pool_sized_by_the_machine": "passed"}
+    assert f"with {MOST_CORES} cores {{'test_a_pool_sized_by_the_machine': 'failed'}}" in result.error
 
 
 def test_a_variant_that_never_asks_runs_once(tmp_path):
