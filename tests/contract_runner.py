@@ -141,9 +141,11 @@ def run_on_any_machine(variant: Variant) -> VariantResult:
     for cores in MORE_CORES:
         more = run_once_more_if_inconclusive(variant, cores)
         if few.outcomes != more.outcomes:
+            failed = more if "failed" in more.outcomes.values() else few
             few.error = (
                 f"{variant.name}: the verdict changes with the machine's core count: "
-                f"with {FEWEST_CORES} core {few.outcomes}, with {cores} cores {more.outcomes}"
+                f"with {FEWEST_CORES} core {few.outcomes}, with {cores} cores {more.outcomes}. "
+                f"What failed, as on {failed.cores} cores:\n" + "\n".join(failed.output.values())
             )
             break
     return few

@@ -491,7 +491,7 @@ async def test_json_dumps_handed_to_a_thread_that_holds_the_gil_is_a_gil_block_n
         dumps_waited = (others_ready_s() - waited) / (time.perf_counter() - began)
     run.expect_status(200)
     gil = [b for b in run.blocks if b.kind == "gil"]
-    assert all(b.kind == "gil" for b in run.blocks)
+    assert all(b.kind == "gil" for b in run.blocks), [(b.as_dict(), b.held_by) for b in run.blocks]
     if not gil and max(run.busy_share, dumps_waited) >= INCONCLUSIVE_SHARE:
         pytest.skip(f"inconclusive: the threads waited for a CPU {max(run.busy_share, dumps_waited):.0%} of the time, three bursts running")
     assert gil

@@ -44,6 +44,7 @@ def test_a_verdict_that_changes_with_the_core_count_is_an_error(tmp_path):
     result = run_on_any_machine(variant_of(tmp_path, SIZED_BY_CORES.format(expected=5)))
     assert result.outcomes == {"test_a_pool_sized_by_the_machine": "passed"}
     assert "the verdict changes with the machine's core count: with 1 core {'test_a_pool_sized_by_the_machine': 'passed'}, with 2 cores {'test_a_pool_sized_by_the_machine': 'failed'}" in result.error
+    assert "What failed, as on 2 cores:\n" in result.error and "assert 6 == 5" in result.error
 
 
 def test_a_verdict_that_changes_only_on_a_big_machine_is_an_error_too(tmp_path):
