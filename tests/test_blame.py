@@ -491,9 +491,14 @@ async def test_json_dumps_handed_to_a_thread_that_holds_the_gil_is_a_gil_block_n
         dumps_waited = (others_ready_s() - waited) / (time.perf_counter() - began)
     run.expect_status(200)
     gil = [b for b in run.blocks if b.kind == "gil"]
-    assert all(b.kind == "gil" for b in run.blocks), [(b.as_dict(), b.held_by) for b in run.blocks]
-    if not gil and max(run.busy_share, dumps_waited) >= INCONCLUSIVE_SHARE:
-        pytest.skip(f"inconclusive: the threads waited for a CPU {max(run.busy_share, dumps_waited):.0%} of the time, three bursts running")
+    others = [(b.as_dict(), b.held_by) for b in run.blocks if b.kind != "gil"]
+    busy = max(run.busy_share, dumps_waited)
+    # A thread that holds the GIL while it waits for a CPU stalls the loop as surely as one that
+    # computes, but its clocks do not show it: on a machine that busy, a stall may come out as
+    # another kind. That is a known limit of the engine, and this test then cannot judge.
+    if (others or not gil) and busy >= INCONCLUSIVE_SHARE:
+        pytest.skip(f"inconclusive: the threads waited for a CPU {busy:.0%} of the time, three bursts running")
+    assert not others, f"{busy:.0%} waiting for a CPU; blocks of another kind: {others}"
     assert gil
     assert {(b.place.line, b.held_by) for b in gil} == {(line_of(export, "asyncio.to_thread"), "json.dumps")}
     assert "The thread was running json.dumps(), handed over on this line." in "\n".join(block_lines(gil))
