@@ -149,13 +149,6 @@ def run_on_any_machine(variant: Variant) -> VariantResult:
             )
             break
     return few
-    many = run_once_more_if_inconclusive(variant, MOST_CORES)
-    if few.outcomes != many.outcomes:
-        few.error = (
-            f"{variant.name}: the verdict changes with the machine's core count: "
-            f"with {FEWEST_CORES} core {few.outcomes}, with {MOST_CORES} cores {many.outcomes}"
-        )
-    return few
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dis
 import gc
 import sys
+import threading
 from asyncio.base_subprocess import BaseSubprocessTransport
 from types import CodeType, FrameType
 
@@ -18,9 +19,9 @@ from fastapi_async_katas.engine.userfiles import COMPREHENSIONS, Place, UserFile
 Stack = tuple[tuple[CodeType, int], ...]
 
 # Library calls that wait, on the loop, for something only a busy machine makes slow: a new
-# process getting to `exec` (asyncio starts a subprocess synchronously, even from
-# `create_subprocess_exec`). A new thread's start is timed, and excused, by the loop watch.
-_EXCUSED_CODES = frozenset({BaseSubprocessTransport.__init__.__code__})
+# thread getting the GIL for the first time, a new process getting to `exec` (asyncio starts
+# a subprocess synchronously, even from `create_subprocess_exec`).
+_EXCUSED_CODES = frozenset({threading.Thread.start.__code__, BaseSubprocessTransport.__init__.__code__})
 _RESUME = dis.opmap["RESUME"]
 
 
@@ -64,10 +65,10 @@ def blamed_chain(stack: Stack, user_files: UserFiles, step_code: CodeType) -> tu
 
     Frames outside the step (the code that runs the loop: a console script, a test) are
     never blamed, and a loop nested inside a step (`asyncio.run` in a route) stays inside it.
-    A stack that is starting asyncio's subprocess blames nobody: asyncio waits for a new
-    process to `exec`, which takes long only when the CPUs are busy. (A thread's start is
-    timed and excused by the loop watch: it waits for the new thread to first run, which takes
-    long only when other threads hold the GIL or the CPUs are busy.)
+    A stack that is starting a thread, or asyncio's subprocess, blames nobody: `Thread.start`
+    waits only until the new thread first runs, which takes long only when other threads hold
+    the GIL (a thread pool busy computing, the offloading working as it should); asyncio waits
+    for a new process to `exec`, which takes long only when the CPUs are busy.
     """
     found = boundary = None
     candidate = None
