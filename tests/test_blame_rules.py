@@ -11,11 +11,15 @@ import asyncio
 import ctypes
 import gc
 import importlib.util
+import json
 import textwrap
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 from fastapi_async_katas.engine.loopwatch import LoopWatch
 from fastapi_async_katas.engine.userfiles import UserFiles
@@ -154,6 +158,76 @@ def test_a_late_sample_after_a_slow_thread_start_does_not_carry_the_start(tmp_pa
         watch = watch_one_step(tmp_path, lambda: started.append(user.spawn_then_tally(_GilHeldWhileStarting)))
         started[0].join()
         assert watch.blocks == []
+
+
+def test_the_time_a_thread_takes_to_start_is_counted_apart_in_the_step(tmp_path):
+    """Whether a sample lands inside `start()` or after it is a race; the time it took is not."""
+    watch = LoopWatch(UserFiles.under([tmp_path]), block_ms=50.0)
+    seen = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def step() -> None:
+            worker = _SlowToStart(target=lambda: None)
+            worker.start()
+            seen.append((watch._step.starting_s, worker))
+            done.set_result(None)
+
+        loop.call_soon(step)
+        await done
+
+    with watch:
+        asyncio.run(main())
+    starting_s, worker = seen[0]
+    worker.join()
+    assert starting_s >= 0.5 * LONG_S
+
+
+def test_a_slow_thread_start_does_not_outweigh_the_users_real_block_in_the_same_step(tmp_path):
+    """Samples taken while a thread starts weigh nothing: the line blamed is the one that blocked."""
+    user = user_module(
+        tmp_path,
+        """
+        import time
+
+        def spawn_then_sleep(thread_class):
+            worker = thread_class(target=lambda: None)
+            worker.start()
+            time.sleep(0.08)
+            return worker
+        """,
+    )
+    started = []
+    watch = watch_one_step(tmp_path, lambda: started.append(user.spawn_then_sleep(_SlowToStart)))
+    started[0].join()
+    assert [(b.place.line, b.kind) for b in watch.blocks] == [(7, "io")]
+
+
+def test_work_a_new_pool_thread_computes_while_it_starts_is_still_a_gil_stall(tmp_path):
+    """A pool's first thread may run its work before `start()` has returned to the loop: while
+    that work holds the GIL, the loop is stalled by it, starting a thread or not."""
+    user = user_module(
+        tmp_path,
+        """
+        def hand_over(pool, work, *args):
+            return pool.submit(work, *args)
+        """,
+    )
+    sample = [{"id": i, "name": f"item {i}"} for i in range(20_000)]
+    began = time.thread_time()
+    json.dumps(sample)
+    big = sample * max(1, int(3 * 0.05 / max(time.thread_time() - began, 1e-4)))  # about 150 ms to dump
+    pool = ThreadPoolExecutor(1)
+    try:
+        watch = watch_one_step(tmp_path, lambda: user.hand_over(pool, json.dumps, big))
+    finally:
+        pool.shutdown(wait=True)
+    [dump] = watch._offloads.offloads
+    if dump.cpu_s < 0.5 * (dump.ended - dump.started):
+        pytest.skip(f"inconclusive: the dump computed for {dump.cpu_s:.2f} s of its {dump.ended - dump.started:.2f} s, the CPUs busy")
+    assert [(b.kind, b.held_by, b.place.line) for b in watch.blocks] == [("gil", "json.dumps", 3)]
 
 
 def test_the_same_steps_are_blamed_once_the_user_code_itself_waits(tmp_path):

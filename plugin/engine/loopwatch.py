@@ -15,13 +15,11 @@ cannot run until such a call returns, and then its one late sample, taken on the
 of the call, carries the whole wait.
 
 A step counts as a `Block` when it ran at least `block_ms` not counting the time the thread
-waited for a CPU, waited for the sampler to hand back the GIL, collected garbage or started a
-thread (none of which is the code's doing: `Thread.start` waits until the new thread first
-runs, long only when other threads hold the GIL or the CPUs are busy), and one user line accounts for at least half of `block_ms` of it,
-net of the same waits. So a slow machine, a CPU hog next door or a garbage collection never
-turns a free-running app into a blocking one, and a step slow in library code is never pinned
-on a user line that happened to be on the stack for a moment.
-
+waited for a CPU, waited for the sampler to hand back the GIL, or collected garbage (none of
+which is the code's doing), and one user line accounts for at least half of `block_ms` of it,
+net of the same waits and of thread starts. So a slow machine, a CPU hog next door or a garbage
+collection never turns a free-running app into a blocking one, and a step slow in library code
+is never pinned on a user line that happened to be on the stack for a moment.
 Wall time far above CPU time means the step was waiting (I/O, a sleep, a lock); about equal, computing.
 """
 
@@ -71,15 +69,17 @@ def _timed_run(handle: asyncio.events.Handle) -> None:
 
 
 def _timed_start(thread: threading.Thread) -> None:
+    """`Thread.start` waits until the new thread first runs, long only when other threads hold the
+    GIL or the CPUs are busy: no sample taken after it returns may carry that wait to a user line."""
     watch = _active.get(_get_ident())
     step = watch._step if watch is not None else None
     if step is None:
         return _original_start(thread)
-    began = time.perf_counter()
+    began, ready, held = time.perf_counter(), watch._ready.read(), step.held_s
     try:
         return _original_start(thread)
-    finally:
-        step.excused_s += time.perf_counter() - began
+    finally:  # net of the waits for a CPU and for the sampler, counted apart
+        step.starting_s += max(time.perf_counter() - began - (watch._ready.read() - ready) - (step.held_s - held), 0.0)
 
 
 # Blame looks only below this frame: the code that runs the loop is never the user's block.
@@ -198,7 +198,7 @@ class LoopWatch:
         ready = self._ready.read()
         self._wakes.step_ended(end, ready, time.thread_time(), time.process_time())
         waiting_ms = (max(ready - step.ready0, 0.0) + step.held_s) * 1000
-        if wall_ms - waiting_ms - step.excused_s * 1000 < self.block_ms:
+        if wall_ms - waiting_ms - step.gc_s * 1000 < self.block_ms:
             return
         # A copy: a late sample may still add to the step's weights while its stacks are resolved.
         chain, weight_s = heaviest_chain(dict(step.weights or {}), self.user_files, _STEP_CODE)
@@ -213,8 +213,8 @@ class LoopWatch:
         block.request = getattr(served, "index", None)
         if block.kind == "gil":
             self._held_by(block, step.started, end)
-        if not blamed and not block.held_by:
-            return  # slow in library code, and not for work the app handed to a thread: nobody's line to blame
+        if not block.held_by and (not blamed or wall_ms - waiting_ms - (step.gc_s + step.starting_s) * 1000 < self.block_ms):
+            return  # slow in library code, or long only while a thread started, with no handed-over work holding the GIL
         self.blocks.append(block)
 
     def _held_by(self, block: Block, start: float, end: float) -> None:
@@ -232,7 +232,7 @@ class LoopWatch:
         if phase == "start":
             step.gc_began = time.perf_counter()
         elif step.gc_began is not None:
-            step.excused_s += time.perf_counter() - step.gc_began
+            step.gc_s += time.perf_counter() - step.gc_began
             step.gc_began = None
 
     def _raise_hung(self, signum: int, frame: Any) -> None:
@@ -292,8 +292,8 @@ class LoopWatch:
         crediting their start to the first line sampled would blame lines for others' time.
         """
         since = now - max(step.last, step.started + sample_after)
-        lost = (ready - step.ready_last) + (step.excused_s - step.excused_last) + (step.held_s - step.held_last)
-        step.last, step.ready_last, step.excused_last, step.held_last = now, ready, step.excused_s, step.held_s
+        lost = (ready - step.ready_last) + (step.gc_s - step.gc_last) + (step.held_s - step.held_last) + (step.starting_s - step.starting_last)
+        step.last, step.ready_last, step.gc_last, step.held_last, step.starting_last = now, ready, step.gc_s, step.held_s, step.starting_s
         step.samples += 1
         step.longest_gap_s = max(step.longest_gap_s, since)
         weights = step.weights = step.weights if step.weights is not None else {}

@@ -14,10 +14,14 @@ class Step:
     use have their defaults on the class, and the sampler sets them.
     """
 
-    # Seconds spent collecting garbage or starting threads: the machine's doing, not the code's.
-    excused_s = 0.0
+    # Seconds spent collecting garbage: the machine's doing, not the code's.
+    gc_s = 0.0
     gc_began: float | None = None
-    excused_last = 0.0
+    gc_last = 0.0
+    # Seconds in `Thread.start`, net of the waits counted apart: no sample's weight, but a step
+    # held up meanwhile by work another thread computes is still a stall.
+    starting_s = 0.0
+    starting_last = 0.0
     held_s = 0.0
     held_last = 0.0
     hang_signalled = False
