@@ -36,8 +36,9 @@ def user_module(folder: Path, source: str) -> ModuleType:
     return module
 
 
-def watch_one_step(folder: Path, step) -> LoopWatch:
-    """Run `step` as one callback of a fresh event loop, watched with the user's files in `folder`."""
+def watch_one_step(folder: Path, step, watch: LoopWatch | None = None) -> LoopWatch:
+    """Run `step` as one callback of a fresh event loop, watched (by `watch`, or a new watch)
+    with the user's files in `folder`."""
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -45,7 +46,7 @@ def watch_one_step(folder: Path, step) -> LoopWatch:
         loop.call_soon(lambda: (step(), done.set_result(None)))
         await done
 
-    watch = LoopWatch(UserFiles.under([folder]), block_ms=50.0)
+    watch = watch if watch is not None else LoopWatch(UserFiles.under([folder]), block_ms=50.0)
     with watch:
         asyncio.run(main())
     return watch
@@ -165,21 +166,12 @@ def test_the_time_a_thread_takes_to_start_is_counted_apart_in_the_step(tmp_path)
     watch = LoopWatch(UserFiles.under([tmp_path]), block_ms=50.0)
     seen = []
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
+    def step() -> None:
+        worker = _SlowToStart(target=lambda: None)
+        worker.start()
+        seen.append((watch._step.starting_s, worker))
 
-        def step() -> None:
-            worker = _SlowToStart(target=lambda: None)
-            worker.start()
-            seen.append((watch._step.starting_s, worker))
-            done.set_result(None)
-
-        loop.call_soon(step)
-        await done
-
-    with watch:
-        asyncio.run(main())
+    watch_one_step(tmp_path, step, watch)
     starting_s, worker = seen[0]
     worker.join()
     assert starting_s >= 0.5 * LONG_S
