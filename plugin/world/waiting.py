@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fastapi_async_katas.engine.suspended import awaiting_places
@@ -33,24 +34,43 @@ class AppWatch:
     loop: asyncio.AbstractEventLoop
     user_files: UserFiles
     skip_files: frozenset[str]
+    # Calls waiting to be noted. Twenty queries in flight at once are noted in one walk over
+    # the app's tasks, not in twenty: each walk follows every task's chain of awaits.
+    _pending: list[InFlight] = field(default_factory=list, compare=False, repr=False)
+    _pending_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def note_soon(self, call: InFlight) -> None:
         """From the service's thread: ask the app's loop to note where it waits for `call`."""
         if self.loop.is_closed():
             return
+        with self._pending_lock:
+            self._pending.append(call)
+            if len(self._pending) > 1:
+                return  # the loop is already asked to note what is pending
         try:
-            self.loop.call_soon_threadsafe(self._note, call)
-        except RuntimeError:
-            pass
+            self.loop.call_soon_threadsafe(self._note_pending)
+        except RuntimeError:  # the loop closed meanwhile
+            with self._pending_lock:
+                self._pending.clear()
 
-    def _note(self, call: InFlight) -> None:
-        """On the app's loop, while the call is in flight: the lines where the app's tasks wait.
+    def _note_pending(self) -> None:
+        with self._pending_lock:
+            calls, self._pending[:] = list(self._pending), []
+        # A call answered before the loop got here: the loop was busy until after the answer,
+        # and there is nothing honest to report for it.
+        calls = [call for call in calls if call.finished is None]
+        if calls:
+            places, tasks = self._waiting_places()
+            for call in calls:
+                call.waiting_in_app = places
+                call.tasks_waiting = tasks
+
+    def _waiting_places(self) -> tuple[list[Place], int]:
+        """On the app's loop: the lines where the app's tasks wait, and how many tasks wait there.
 
         Each task suspended in the app's code counts once, at its outermost line (the route's
         `await`, say), so a route that awaits a task shows both the route's line and the task's.
         """
-        if call.finished is not None:
-            return  # the loop was busy until after the answer: nothing honest to report
         places: set[Place] = set()
         tasks = 0
         for task in asyncio.all_tasks(self.loop):
@@ -58,8 +78,7 @@ class AppWatch:
             if chain and not any(os.path.abspath(p.file) in self.skip_files for p in chain):
                 places.add(chain[0])
                 tasks += 1
-        call.waiting_in_app = sorted(places, key=lambda p: (p.file, p.line))
-        call.tasks_waiting = tasks
+        return sorted(places, key=lambda p: (p.file, p.line)), tasks
 
 
 def waiting_lines(items: list[Any], title: str) -> list[str]:
