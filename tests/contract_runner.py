@@ -8,6 +8,7 @@ them over its worker processes like any other test.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +89,9 @@ def _cores(count: int, result: VariantResult) -> Any:
 
 # A kata session needs these plugins, and only these: not every plugin this environment happens
 # to have installed (each would set itself up again in each of the hundreds of variant sessions).
-KATA_PLUGINS = ["-p", "pytest_asyncio.plugin", "-p", "pytest_timeout", "-p", "fastapi_async_katas.pytest_plugin"]
+# They are handed over as modules: named with `-p`, each would be looked up among the entry
+# points of every installed distribution, in every session.
+KATA_PLUGINS = ("pytest_asyncio.plugin", "pytest_timeout", "fastapi_async_katas.pytest_plugin")
 
 
 def run_variant(variant: Variant, cores: int | None = None) -> VariantResult:
@@ -106,12 +109,13 @@ def run_variant(variant: Variant, cores: int | None = None) -> VariantResult:
     # across this whole process (every module, every test collected), twice per variant.
     # The app's start on a real uvicorn server is the kata's own check, not its contract's.
     settings = ["-c", str(ROOT / "pyproject.toml"), f"--rootdir={ROOT}", "-o", "katas_server_check=false"]
-    args = [target, *settings, *KATA_PLUGINS, f"--kata-app={variant.app}", "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--color=no"]
+    args = [target, *settings, f"--kata-app={variant.app}", "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--color=no"]
     faked = _cores(cores, collector.result) if cores is not None else contextlib.nullcontext()
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.chdir(ROOT), faked, \
             mock.patch.dict(os.environ, {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}):
         try:
-            collector.result.exit_code = int(pytest.main(args, plugins=[collector]))
+            plugins = [importlib.import_module(name) for name in KATA_PLUGINS]
+            collector.result.exit_code = int(pytest.main(args, plugins=[*plugins, collector]))
         except BaseException as exc:  # a crashing variant is a failed contract test, not a crashed run
             collector.result.error = f"{type(exc).__name__}: {exc}"
     return collector.result

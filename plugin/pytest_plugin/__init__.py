@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from fastapi_async_katas.course.listing import has_course
 
-pytest_plugins = [
+# Registered by `pytest_plugin_registered` below, not through `pytest_plugins`: pytest would look
+# each of those names up among the entry points of every installed distribution first, in every
+# session (hundreds of them in the contract check).
+PLUGINS = [
     "fastapi_async_katas.pytest_plugin.options",
     "fastapi_async_katas.pytest_plugin.world",
     "fastapi_async_katas.pytest_plugin.explained",
@@ -43,6 +47,13 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
     _refuse_a_submission_that_brings_its_own_settings(early_config, args)
     if has_course(early_config.rootpath):
         early_config.pluginmanager.import_plugin(COURSE_PLUGIN)
+
+
+def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager) -> None:
+    """This package's plugin modules bring the modules listed in their `PLUGINS`."""
+    if isinstance(plugin, ModuleType) and plugin.__name__.startswith(__name__):
+        for name in getattr(plugin, "PLUGINS", ()):
+            manager.import_plugin(name)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -28,7 +28,8 @@ from fastapi_async_katas.pytest_plugin.session import (
 )
 from fastapi_async_katas.pytest_plugin.world import USER_FILES
 
-pytest_plugins = [
+# Registered by the package's plugin (see PLUGINS there).
+PLUGINS = [
     "fastapi_async_katas.pytest_plugin.katafixture",
     "fastapi_async_katas.pytest_plugin.grading",
     "fastapi_async_katas.pytest_plugin.inconclusive",
@@ -85,7 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = session
     config.stash[USER_FILES] = lambda path: _user_files(session, path)
     if course:
-        # Imported here, not above: pytest imports the module itself (from `pytest_plugins`) first.
+        # Imported here, not above: the package's plugin imports the module itself (from `PLUGINS`) first.
         from fastapi_async_katas.pytest_plugin.reporter import CourseReporter
 
         config.pluginmanager.register(CourseReporter(session), "katas-course-reporter")
