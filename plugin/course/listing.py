@@ -38,10 +38,19 @@ class Kata:
         return root / SOLUTIONS_DIR / self.folder
 
 
+# The course lists read, by file and version: a run reads its course several times, and the
+# contract check starts hundreds of runs in one process.
+_READ: dict[tuple[str, int, int], tuple[Kata, ...]] = {}
+
+
 def load_course(root: Path) -> list[Kata]:
     """Read `[[tool.katas.course]]` from the project's pyproject.toml."""
     pyproject = root / "pyproject.toml"
     try:
+        stat = pyproject.stat()
+        key = (str(pyproject.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key in _READ:
+            return list(_READ[key])
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CourseError(f"cannot read the course list from {pyproject}: {exc}") from exc
@@ -51,6 +60,7 @@ def load_course(root: Path) -> list[Kata]:
         if not isinstance(entry, dict) or "folder" not in entry or "title" not in entry:
             raise CourseError(f"{pyproject}: course entry {i} needs both 'folder' and 'title'")
         course.append(Kata(str(entry["folder"]), str(entry["title"])))
+    _READ[key] = tuple(course)
     return course
 
 
