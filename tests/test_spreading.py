@@ -45,8 +45,8 @@ def test_any_other_run_is_left_as_it_is(course, args):
     assert not spreading.spreads(course.parseconfig(*args))
 
 
-def test_three_workers_per_core_and_at_most_six(monkeypatch):
-    for cores, expected in ((1, 3), (2, 6), (16, 6)):
+def test_four_workers_per_core_and_at_most_eight(monkeypatch):
+    for cores, expected in ((1, 4), (2, 8), (16, 8)):
         monkeypatch.setattr(spreading.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False)
         assert spreading.workers() == expected
 

@@ -6,7 +6,7 @@ database, on an upstream service, on a deadline. So several workers per core fin
 several times sooner. Any other run (a kata, `pytest katas`, a learner's own `-n`) is left
 as it is; `-n 0` keeps the whole run in one process, and `--pdb` or `--kata-report` do too.
 
-The run's workers also spare the garbage collector two walks over their whole heap, which six
+The run's workers also spare the garbage collector two walks over their whole heap, which eight
 workers on two cores pay for together:
 
 - every worker collects every test before any test runs, and collecting imports and rewrites
@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-WORKERS_PER_CORE = 3
-MOST_WORKERS = 6
+WORKERS_PER_CORE = 4
+MOST_WORKERS = 8
 _GC_OFF = pytest.StashKey[bool]()
 _SPREADING = pytest.StashKey[bool]()
 # Set in the workerinput of the workers this plugin asked for, not of a learner's own `-n`.
