@@ -235,3 +235,23 @@ def test_the_same_steps_are_blamed_once_the_user_code_itself_waits(tmp_path):
     )
     watch = watch_one_step(tmp_path, user.wait)
     assert [(Path(b.place.file).name, b.place.line, b.kind) for b in watch.blocks] == [("usercode.py", 5, "io")]
+
+
+def test_a_long_step_the_sampler_never_saw_is_unjudged_not_free(tmp_path):
+    """A machine too busy to give the sampler a CPU: the step is long, whose code it was is not
+    known. It is kept apart as unjudged, never dropped as if the loop had been free."""
+    user = user_module(
+        tmp_path,
+        """
+        import time
+
+        def wait():
+            time.sleep(0.15)
+        """,
+    )
+    # A sampler that first looks after ten seconds never sees a 150 ms step, as a starved one would not.
+    starved = LoopWatch(UserFiles.under([tmp_path]), block_ms=50.0, sample_after_ms=10_000.0)
+    watch = watch_one_step(tmp_path, user.wait, starved)
+    assert watch.blocks == []
+    assert [(b.place, b.samples, b.wall_ms >= 140) for b in watch.unjudged] == [(None, 0, True)]
+    assert watch_one_step(tmp_path, lambda: None, LoopWatch(UserFiles.under([tmp_path]), sample_after_ms=10_000.0)).unjudged == []

@@ -9,7 +9,8 @@ import pytest
 from fakecourse import make_course
 
 from fastapi_async_katas.engine.judging import INCONCLUSIVE, INCONCLUSIVE_SHARE, Inconclusive, KataFailure, Run
-from fastapi_async_katas.engine.records import RequestRecord
+from fastapi_async_katas.engine.records import Block, RequestRecord
+from fastapi_async_katas.engine.verdicts import UNJUDGED
 
 
 def slow_run(*, busy_share: float) -> Run:
@@ -69,3 +70,22 @@ def test_a_learners_run_reports_an_inconclusive_verdict_as_it_is(course):
     result = course.runpytest("katas/01")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["inconclusive: this machine was too busy to judge*"])
+
+
+def unjudged_run(*, wall_ms: float, cpu_ms: float) -> Run:
+    record = RequestRecord(1, "GET", "/", fired=0.0, started=0.0, finished=0.3, done=0.3, status=200, body=b"{}")
+    step = Block(None, wall_ms, cpu_ms, 0.1)
+    return Run([record], 0.0, 0.3, [], [], timeout_s=5.0, block_ms=50.0, unjudged=[step])
+
+
+def test_no_block_found_while_a_long_step_went_unseen_is_inconclusive_never_a_pass():
+    with pytest.raises(Inconclusive) as failure:
+        unjudged_run(wall_ms=150, cpu_ms=5).expect_no_blocks()
+    assert str(failure.value).startswith(UNJUDGED.format(wall_ms=150, cpu_ms=5))
+    assert str(failure.value).startswith(INCONCLUSIVE.split("(")[0])  # what `--solutions` tries again
+    with pytest.raises(Inconclusive):
+        unjudged_run(wall_ms=150, cpu_ms=140).expect_no_cpu_blocks(cpu_ms=100)
+
+
+def test_an_unseen_step_shorter_than_what_a_check_asks_about_passes_it():
+    unjudged_run(wall_ms=60, cpu_ms=5).expect_no_blocks(at_least_ms=100).expect_no_cpu_blocks(cpu_ms=50)

@@ -149,6 +149,7 @@ class Harness:
             began=begin,
             ended=end,
             blocks=self.watch.blocks_between(begin, end),
+            unjudged=self.watch.blocks_between(begin, end, unjudged=True),
             unawaited=self.unawaited.found[unawaited_before:],
             timeout_s=self.settings.request_timeout_s,
             block_ms=self.settings.block_ms,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json as jsonlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi_async_katas.engine import explaining
@@ -19,23 +19,7 @@ from fastapi_async_katas.engine.exits import AppExited
 from fastapi_async_katas.engine.loopwatch import Block
 from fastapi_async_katas.engine.records import RequestRecord, max_overlap
 from fastapi_async_katas.engine.userfiles import UserFiles
-
-
-class KataFailure(AssertionError):
-    """A check failed. The message is complete: the plugin shows it instead of a traceback."""
-
-
-class Inconclusive(KataFailure):
-    """A check failed on a machine too busy to judge it: run it again. Never a pass."""
-
-
-INCONCLUSIVE = (
-    "inconclusive: this machine was too busy to judge ({percent}% of the time waiting for a CPU); run it again. "
-    "What was measured:"
-)
-# The share of a run's wall time the loop thread may spend waiting for a CPU before a failed
-# check that load alone can fail is called inconclusive.
-INCONCLUSIVE_SHARE = 0.25
+from fastapi_async_katas.engine.verdicts import INCONCLUSIVE, INCONCLUSIVE_SHARE, UNJUDGED, Inconclusive, KataFailure
 
 
 @dataclass
@@ -55,6 +39,8 @@ class Run:
     # Stopped early (`fire_many(stop=...)`): the requests not yet sent then were left out.
     left_out: int = 0
     stopped: bool = False
+    # Steps as long as blocks that the sampler never saw: nobody's, and not free (see LoopWatch).
+    unjudged: list[Block] = field(default_factory=list)
 
     @property
     def timeline_requests(self) -> list[RequestRecord]:
@@ -168,6 +154,8 @@ class Run:
         __tracebackhide__ = True
         limit = self.block_ms if at_least_ms is None else at_least_ms
         long = [b for b in self.blocks if b.wall_ms >= limit]
+        if not long:
+            self._expect_judged([b for b in self.unjudged if b.wall_ms >= limit])
         if long:
             worst = max(long, key=lambda b: b.wall_ms)
             where = f" at {worst.place.short()}" if worst.place else ""
@@ -203,6 +191,8 @@ class Run:
         """No loop step spent `cpu_ms` or more of CPU time in the user's code."""
         __tracebackhide__ = True
         busy = [b for b in self.blocks if b.cpu_ms >= cpu_ms]
+        if not busy:
+            self._expect_judged([b for b in self.unjudged if b.cpu_ms >= cpu_ms])
         if busy:
             worst = max(busy, key=lambda b: b.cpu_ms)
             where = f" at {worst.place.short()}" if worst.place else ""
@@ -252,6 +242,13 @@ class Run:
         if busy_may_explain and self.busy_share >= INCONCLUSIVE_SHARE:
             raise Inconclusive(f"{INCONCLUSIVE.format(percent=round(100 * self.busy_share))}\n\n{text}")
         raise KataFailure(text)
+
+    def _expect_judged(self, unjudged: list[Block]) -> None:
+        """No block was found: that is a pass only if no step that could have been one went unseen."""
+        __tracebackhide__ = True
+        if unjudged:
+            worst = max(unjudged, key=lambda b: b.wall_ms)
+            raise Inconclusive("\n".join(explaining.failure_lines(UNJUDGED.format(wall_ms=worst.wall_ms, cpu_ms=worst.cpu_ms), run=self)))
 
     def _expect_finished(self) -> None:
         __tracebackhide__ = True

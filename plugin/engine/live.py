@@ -93,7 +93,8 @@ class LiveServer:
         await self._settled(records)
         ended = time.perf_counter()
         run = Run(records, began, ended, self.watch.blocks_between(began, ended), [], self.settings.request_timeout_s,
-                  self.settings.block_ms, busy_s=max(self.watch.cpu_wait_s() - waited_for_cpu, 0.0))
+                  self.settings.block_ms, busy_s=max(self.watch.cpu_wait_s() - waited_for_cpu, 0.0),
+                  unjudged=self.watch.blocks_between(began, ended, unjudged=True))
         self.runs.append(run)
         return run
 

@@ -1,25 +1,25 @@
 """Find event-loop steps that block, and blame the line in the user's files that blocked.
 
-Every callback the loop runs goes through `asyncio.events.Handle._run`. While a watch is
-active on a thread, that method is timed there: wall time with `perf_counter`, CPU time with
-`thread_time`, and, where Linux reports it, the time the thread sat ready but waiting for a
-CPU (`/proc/thread-self/schedstat`), all read on the loop thread itself, so they are exact.
+Every callback the loop runs goes through `asyncio.events.Handle._run`. While a watch is active on a
+thread, that method is timed there: wall time with `perf_counter`, CPU time with `thread_time`, and,
+where Linux reports it, the time the thread sat ready but waiting for a CPU
+(`/proc/thread-self/schedstat`), all read on the loop thread itself, so they are exact.
 
-A sampler thread copies the loop thread's stack (see `engine.blame`) once a step has
-run longer than `sample_after_ms`. Each sample stands for the time since the one before it.
-Only when a step turns out long enough to matter are its samples resolved to the innermost
-line in the user's files: that takes file system calls, which let go of the GIL, and the
-loop thread must not run on (and end the step) in the middle of a sample. The copy matters
-most for calls that hold the GIL (a regex, `json.dumps`, `sum(range(...))`): the sampler
-cannot run until such a call returns, and then its one late sample, taken on the very line
-of the call, carries the whole wait.
+A sampler thread copies the loop thread's stack (see `engine.blame`) once a step has run longer than
+`sample_after_ms`. Each sample stands for the time since the one before it. Only when a step turns
+out long enough to matter are its samples resolved to the innermost line in the user's files: that
+takes file system calls, which let go of the GIL, and the loop thread must not run on (and end the
+step) in the middle of a sample. The copy matters most for calls that hold the GIL (a regex,
+`json.dumps`, `sum(range(...))`): the sampler cannot run until such a call returns, and then its one
+late sample, taken on the very line of the call, carries the whole wait.
 
-A step counts as a `Block` when it ran at least `block_ms` not counting the time the thread
-waited for a CPU, waited for the sampler to hand back the GIL, or collected garbage (none of
-which is the code's doing), and one user line accounts for at least half of `block_ms` of it,
-net of the same waits and of thread starts. So a slow machine, a CPU hog next door or a garbage
-collection never turns a free-running app into a blocking one, and a step slow in library code
-is never pinned on a user line that happened to be on the stack for a moment.
+A step counts as a `Block` when it ran at least `block_ms` not counting the time the thread waited
+for a CPU, waited for the sampler to hand back the GIL, or collected garbage (none of which is the
+code's doing), and one user line accounts for at least half of `block_ms` of it, net of the same
+waits and of thread starts. So a slow machine, a CPU hog next door or a garbage collection never
+turns a free-running app into a blocking one, and a step slow in library code is never pinned on a
+user line that happened to be on the stack for a moment. A step that long that the sampler never saw
+(a machine so busy it got no CPU) is `unjudged`: nobody's, not free.
 Wall time far above CPU time means the step was waiting (I/O, a sleep, a lock); about equal, computing.
 """
 
@@ -37,7 +37,7 @@ from typing import Any
 from fastapi_async_katas.engine.blame import Stack, blamed_place, copy_stack_of, heaviest_chain
 from fastapi_async_katas.engine.clocks import ReadyClock
 from fastapi_async_katas.engine.offloads import OffloadWatch
-from fastapi_async_katas.engine.records import Block
+from fastapi_async_katas.engine.records import Block, LoopHung
 from fastapi_async_katas.engine.stalls import WakeWatch
 from fastapi_async_katas.engine.steps import Step
 from fastapi_async_katas.engine.userfiles import UserFiles, is_plugin_file
@@ -69,8 +69,8 @@ def _timed_run(handle: asyncio.events.Handle) -> None:
 
 
 def _timed_start(thread: threading.Thread) -> None:
-    """`Thread.start` waits until the new thread first runs, long only when other threads hold the
-    GIL or the CPUs are busy: no sample taken after it returns may carry that wait to a user line."""
+    """`Thread.start` waits until the new thread first runs, long when other threads hold the GIL or
+    the CPUs are busy: no sample taken after it returns may carry that wait to a user line."""
     watch = _active.get(_get_ident())
     step = watch._step if watch is not None else None
     if step is None:
@@ -86,16 +86,11 @@ def _timed_start(thread: threading.Thread) -> None:
 _STEP_CODE = _timed_run.__code__
 
 
-class LoopHung(BaseException):
-    """Raised inside the loop thread when a step has run past the hang limit or the deadline."""
-
-
 @dataclass
 class LoopWatch:
     """Watch the event loop of the thread that calls `start()`.
 
-    Use it as a context manager on the loop's thread. `blocks` lists the blocked steps that
-    reached a user file.
+    Use it as a context manager on the loop's thread. `blocks` lists the blocked steps that reached a user file.
     """
 
     user_files: UserFiles = field(default_factory=UserFiles)
@@ -107,9 +102,9 @@ class LoopWatch:
     request_var: Any = None
 
     blocks: list[Block] = field(default_factory=list, init=False)
+    unjudged: list[Block] = field(default_factory=list, init=False)  # long steps the sampler never saw
     hung: Block | None = field(default=None, init=False)
-    # A step still running at this `perf_counter()` time is hung, however young it is: once a
-    # burst of requests is past its deadline, a stuck loop must not wait `hang_s` per request.
+    # Past this `perf_counter()` time a running step is hung, however young: a stuck loop must not wait `hang_s` per request.
     deadline: float | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -169,8 +164,8 @@ class LoopWatch:
         """Seconds the watched thread has spent ready to run but waiting for a CPU, so far."""
         return self._ready.read()
 
-    def blocks_between(self, start: float, end: float) -> list[Block]:
-        return [b for b in self.blocks if start <= b.started <= end]
+    def blocks_between(self, start: float, end: float, *, unjudged: bool = False) -> list[Block]:
+        return [b for b in (self.unjudged if unjudged else self.blocks) if start <= b.started <= end]
 
     # -- loop thread -------------------------------------------------------------------
     def _begin_step(self, handle: asyncio.events.Handle | None = None) -> None:
@@ -213,7 +208,10 @@ class LoopWatch:
         block.request = getattr(served, "index", None)
         if block.kind == "gil":
             self._held_by(block, step.started, end)
-        if not block.held_by and (not blamed or wall_ms - waiting_ms - (step.gc_s + step.starting_s) * 1000 < self.block_ms):
+        own_ms = wall_ms - waiting_ms - (step.gc_s + step.starting_s) * 1000
+        if not block.held_by and (not blamed or own_ms < self.block_ms):
+            if not step.samples and own_ms >= self.block_ms:
+                self.unjudged.append(block)  # the sampler never got a CPU: whose code ran is not known
             return  # slow in library code, or long only while a thread started, with no handed-over work holding the GIL
         self.blocks.append(block)
 

@@ -72,6 +72,10 @@ def max_overlap(intervals: Iterable[tuple[float, float]]) -> int:
     return peak
 
 
+class LoopHung(BaseException):
+    """Raised inside the loop thread when a step has run past the hang limit or the deadline."""
+
+
 @dataclass
 class Block:
     """One loop step that ran longer than the threshold, and the user line it is blamed on.
