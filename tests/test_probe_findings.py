@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from fastapi_async_katas.commands import probe
-from fastapi_async_katas.commands.probe_json import FINDINGS
-from fastapi_async_katas.commands.probe_report import NO_BLOCKS, NO_BLOCKS_BUT_WAITED, no_blocks_text
+from fastapi_async_katas.commands.probe_json import FINDINGS, STRICT, as_json, findings
+from fastapi_async_katas.commands.probe_report import NO_BLOCKS, NO_BLOCKS_BUT_WAITED, UNJUDGED_STEPS, no_blocks_text
+from fastapi_async_katas.commands.probing import Load, ProbeResult
 from fastapi_async_katas.engine.judging import Run
-from fastapi_async_katas.engine.records import RequestRecord
+from fastapi_async_katas.engine.records import Block, RequestRecord
 
 SERVICE = '''
 import asyncio
@@ -283,6 +284,15 @@ def test_no_block_but_requests_that_waited_to_get_in_is_not_called_free():
     assert no_blocks_text(waited, 50) == NO_BLOCKS_BUT_WAITED.format(block_ms=50, waited_ms=300)
     free = Run([record(1, 0.0, 0.001), record(2, 0.0, 0.002)], began=0.0, ended=0.01, blocks=[], unawaited=[], timeout_s=5, block_ms=50)
     assert no_blocks_text(free, 50) == NO_BLOCKS.format(block_ms=50)
+
+
+def test_a_long_step_the_sampler_never_saw_is_neither_called_free_nor_let_pass_strict():
+    requests = [record(1, 0.0, 0.001), record(2, 0.0, 0.002)]
+    unseen = Run(requests, began=0.0, ended=0.3, blocks=[], unawaited=[], timeout_s=5, block_ms=50, unjudged=[Block(None, 140, 3, 0.1)])
+    assert no_blocks_text(unseen, 50) == UNJUDGED_STEPS.format(count=1, wall_ms=140, cpu_ms=3)
+    result = ProbeResult(unseen, Load("GET", "/"))
+    assert "blocks" in findings(result) and set(STRICT) & set(findings(result))
+    assert as_json(result, "main.py:app", 50)["unjudged"][0]["wall_ms"] == 140
 
 
 def test_the_probe_leaves_nothing_in_the_working_folder(capsys, service):

@@ -22,7 +22,7 @@ from fastapi_async_katas.engine.userfiles import Place, UserFiles, display_path
 FORMAT = 1
 KEYS = (
     "format", "target", "load", "interrupted", "requests", "left_out", "wall_s", "max_in_flight", "status_counts",
-    "latency_s", "block_ms", "blocks", "block_places", "startup_blocks", "unawaited", "errors", "timeouts", "findings",
+    "latency_s", "block_ms", "blocks", "unjudged", "block_places", "startup_blocks", "unawaited", "errors", "timeouts", "findings",
 )
 ERROR_KEYS = ("format", "target", "error")
 # What `--fail-on` can choose from, in the order they are reported; `--strict` is the first four.
@@ -35,7 +35,7 @@ def findings(result: ProbeResult) -> list[str]:
     `startup` for blocks while the app started."""
     run = result.run
     found = {
-        "blocks": bool(run.blocks),
+        "blocks": bool(run.blocks or run.unjudged),  # a step too long to call the loop free, seen or not
         "errors": any(failed(r) for r in run.requests),
         "timeouts": bool(run.timed_out),
         "unawaited": bool(run.unawaited),
@@ -77,6 +77,8 @@ def as_json(result: ProbeResult, target: str, block_ms: float, user_files: UserF
         "latency_s": _latency(latencies),
         "block_ms": block_ms,
         "blocks": [block_json(b) for b in run.blocks],
+        # Steps as long as blocks that the sampler never saw (a machine too busy): whose code it was is not known.
+        "unjudged": [block_json(b) for b in run.unjudged],
         "block_places": places_json(run.blocks, len(run.requests)),
         "startup_blocks": [block_json(b) for b in result.startup_blocks],
         "unawaited": _unawaited(result),

@@ -23,6 +23,11 @@ from fastapi_async_katas.engine.userfiles import display_path
 TIMELINE_UP_TO = 40
 EACH_BLOCK_ROWS = 30
 NO_BLOCKS = "No step of the event loop took {block_ms:g} ms or more in your code: it stayed free to serve others."
+UNJUDGED_STEPS = (
+    "No block was pinned on a line of yours, but this machine was too busy to judge: {count} step(s) of the event "
+    "loop ran long enough to block, the longest {wall_ms:.0f} ms ({cpu_ms:.0f} ms of it computing), while the sampler "
+    "that tells whose code it was never got a CPU. Run the probe again on a quieter machine."
+)
 NO_BLOCKS_BUT_WAITED = (
     "No single step of the event loop took {block_ms:g} ms or more in your code, yet requests waited up to "
     "{waited_ms:.0f} ms to get into the app: the loop was kept busy by many shorter steps (yours, the server's "
@@ -73,7 +78,11 @@ def report_lines(result: ProbeResult, target: str, block_ms: float) -> list[str]
 
 
 def no_blocks_text(run: Run, block_ms: float) -> str:
-    """No block was seen: say the loop stayed free only if no request waited long to get in."""
+    """No block was seen: say the loop stayed free only if no step went unseen and no request
+    waited long to get in."""
+    if run.unjudged:
+        worst = max(run.unjudged, key=lambda b: b.wall_ms)
+        return UNJUDGED_STEPS.format(count=len(run.unjudged), wall_ms=worst.wall_ms, cpu_ms=worst.cpu_ms)
     waits = [(r.started - r.fired) * 1000 for r in run.requests if r.started is not None and r.fired is not None]
     waited_ms = max(waits, default=0.0)
     if waited_ms >= block_ms:
