@@ -3,11 +3,14 @@ pass; a check of what the app answered fails as usual. `pytest --solutions` trie
 
 from __future__ import annotations
 
+import gc
 import textwrap
+import time
 
 import pytest
 from fakecourse import make_course
 
+from fastapi_async_katas.engine.clocks import BusyClock
 from fastapi_async_katas.engine.judging import INCONCLUSIVE, INCONCLUSIVE_SHARE, Inconclusive, KataFailure, Run
 from fastapi_async_katas.engine.records import Block, RequestRecord
 from fastapi_async_katas.engine.verdicts import UNJUDGED
@@ -89,3 +92,14 @@ def test_no_block_found_while_a_long_step_went_unseen_is_inconclusive_never_a_pa
 
 def test_an_unseen_step_shorter_than_what_a_check_asks_about_passes_it():
     unjudged_run(wall_ms=60, cpu_ms=5).expect_no_blocks(at_least_ms=100).expect_no_cpu_blocks(cpu_ms=50)
+
+
+def test_a_live_runs_busy_time_counts_the_servers_waits_and_every_collection():
+    waits = iter([1.0, 3.0])
+    busy = BusyClock(lambda: next(waits))  # the server's loop waited 2 s for a CPU meanwhile
+    began = time.perf_counter()
+    gc.collect()
+    collected_s = time.perf_counter() - began
+    lost = busy.stop()
+    assert 2.0 + 0.5 * collected_s <= lost < 2.0 + 5.0  # the client's own waits, if any, on top
+    assert busy._on_gc not in gc.callbacks and busy.stop() == lost

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import time
+from collections.abc import Callable
+from typing import Any
 
 
 class ReadyClock:
@@ -44,3 +48,32 @@ class ReadyClock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class BusyClock:
+    """Seconds a run with two loops lost to a busy machine: the CPU waits of the server's loop
+    (`server_wait`, a `LoopWatch.cpu_wait_s`), those of the thread that reads this clock (the
+    client's loop: what it sees is delayed by its own waits too), and every garbage collection
+    of the process meanwhile, which stops both loops alike. Read on the thread that made it."""
+
+    def __init__(self, server_wait: Callable[[], float]) -> None:
+        self._server_wait = server_wait
+        self._client = ReadyClock()
+        self._gc_s, self._gc_began, self._lost = 0.0, 0.0, 0.0
+        self._began = server_wait() + self._client.read()
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_began = time.perf_counter()
+        elif self._gc_began:
+            self._gc_s += time.perf_counter() - self._gc_began
+            self._gc_began = 0.0
+
+    def stop(self) -> float:
+        """The seconds lost since this clock was made; the clock is done with (once is enough)."""
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+            self._lost = max(self._server_wait() + self._client.read() - self._began + self._gc_s, 0.0)
+            self._client.close()
+        return self._lost

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from fastapi_async_katas.engine.clocks import BusyClock
 from fastapi_async_katas.engine.firing import Settings, StartupError
 from fastapi_async_katas.engine.inathread import in_a_thread
 from fastapi_async_katas.engine.judging import Run
@@ -85,15 +86,18 @@ class LiveServer:
         answer's chunks are kept there, with the time each arrived."""
         records = [self._new_record(method, path) for method, path, _ in requests]
         began = time.perf_counter()
-        waited_for_cpu = self.watch.cpu_wait_s()
-        async with httpx.AsyncClient(base_url=self.url, timeout=self.settings.request_timeout_s, trust_env=False) as client:
-            sent = [self._send(client, r, request[2], headers, began + i * stagger_s, streams)
-                    for i, (r, request) in enumerate(zip(records, requests))]
-            await asyncio.gather(*sent)
-        await self._settled(records)
+        busy = BusyClock(self.watch.cpu_wait_s)
+        try:
+            async with httpx.AsyncClient(base_url=self.url, timeout=self.settings.request_timeout_s, trust_env=False) as client:
+                sent = [self._send(client, r, request[2], headers, began + i * stagger_s, streams)
+                        for i, (r, request) in enumerate(zip(records, requests))]
+                await asyncio.gather(*sent)
+            await self._settled(records)
+        finally:
+            busy_s = busy.stop()
         ended = time.perf_counter()
         run = Run(records, began, ended, self.watch.blocks_between(began, ended), [], self.settings.request_timeout_s,
-                  self.settings.block_ms, busy_s=max(self.watch.cpu_wait_s() - waited_for_cpu, 0.0),
+                  self.settings.block_ms, busy_s=busy_s,
                   unjudged=self.watch.blocks_between(began, ended, unjudged=True))
         self.runs.append(run)
         return run
