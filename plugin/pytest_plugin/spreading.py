@@ -10,7 +10,10 @@ The run's workers also spare the garbage collector two walks over their whole he
 workers on two cores pay for together:
 
 - every worker collects every test before any test runs, and collecting imports and rewrites
-  modules: the collector would walk the growing heap again and again. It is off meanwhile;
+  modules: the collector would walk the growing heap again and again. It is off meanwhile.
+  Then it runs once, and what is left is frozen (`gc.freeze()`): it lives to the end of the
+  run, and no full collection during the tests walks it again. Such a walk stops every thread
+  of the worker at once, the loops of a live server and of its client alike;
 - once a worker has sent its results, pytest collects garbage twice more and the interpreter
   tears down, and the run waits for all of it: about a second. The worker freezes its objects
   (`gc.freeze()`), which those walks skip. The price: an exception raised in `__del__` by
@@ -103,6 +106,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.stash.get(_GC_OFF, False):
         gc.enable()
         session.config.stash[_GC_OFF] = False
+        # What the worker imported and collected lives to the end of the run: once its garbage
+        # is gone, it is frozen, and no full collection during the tests walks it again.
+        gc.collect()
+        gc.freeze()
 
 
 @pytest.hookimpl(trylast=True)
