@@ -154,8 +154,6 @@ class Run:
         __tracebackhide__ = True
         limit = self.block_ms if at_least_ms is None else at_least_ms
         long = [b for b in self.blocks if b.wall_ms >= limit]
-        if not long:
-            self._expect_judged([b for b in self.unjudged if b.wall_ms >= limit])
         if long:
             worst = max(long, key=lambda b: b.wall_ms)
             where = f" at {worst.place.short()}" if worst.place else ""
@@ -165,6 +163,7 @@ class Run:
                 expected=[f"no step of the event loop longer than {limit:.0f} ms in your code"],
                 extra=extra,
             )
+        self._expect_judged([b for b in self.unjudged if b.wall_ms >= limit])  # `fail` raised if any was long
         self._expect_finished()
         return self
 
@@ -191,8 +190,6 @@ class Run:
         """No loop step spent `cpu_ms` or more of CPU time in the user's code."""
         __tracebackhide__ = True
         busy = [b for b in self.blocks if b.cpu_ms >= cpu_ms]
-        if not busy:
-            self._expect_judged([b for b in self.unjudged if b.cpu_ms >= cpu_ms])
         if busy:
             worst = max(busy, key=lambda b: b.cpu_ms)
             where = f" at {worst.place.short()}" if worst.place else ""
@@ -202,6 +199,7 @@ class Run:
                 expected=[f"no step of the event loop spends {cpu_ms:.0f} ms of CPU in your code"],
                 extra=extra,
             )
+        self._expect_judged([b for b in self.unjudged if b.cpu_ms >= cpu_ms])  # `fail` raised if any was busy
         self._expect_finished()
         return self
 
