@@ -9,13 +9,35 @@ from collections.abc import Callable
 from typing import Any
 
 
+def gil_keeping_reader(size: int = 128) -> Callable[[int], bytes]:
+    """A function that reads up to `size` bytes from the start of an open file, holding the GIL.
+
+    It calls `pread` through `ctypes.PyDLL`, which keeps the GIL (`os.pread` would let go of it):
+    a read of `/proc` then shows one moment, no other thread of the process runs meanwhile, and
+    the reader does not wait to get the GIL back. Raises `AttributeError` or `ImportError` where
+    there is no `pread`. Each reader has a buffer of its own: use it on one thread at a time.
+    """
+    import ctypes
+
+    pread = ctypes.PyDLL(None).pread
+    pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
+    pread.restype = ctypes.c_ssize_t
+    buffer = ctypes.create_string_buffer(size)
+
+    def read(fd: int) -> bytes:
+        got = pread(fd, buffer, size, 0)
+        return buffer.raw[:got] if got > 0 else b""
+
+    return read
+
+
 class ReadyClock:
     """Seconds one thread has spent ready to run but waiting for a CPU (Linux schedstat).
 
     It reads `/proc/thread-self/schedstat` of the thread that created it, from any thread.
-    The read goes through `ctypes.PyDLL`, which keeps the GIL: `os.pread` would release it,
-    and on a loop step's path getting the GIL back can take milliseconds when other threads
-    are computing. Where there is no schedstat, it reads 0 and waits are not told apart.
+    The read keeps the GIL (see `gil_keeping_reader`): on a loop step's path, getting the GIL back
+    can take milliseconds when other threads are computing. Where there is no schedstat, it reads
+    0 and waits are not told apart.
     """
 
     def __init__(self, *, open_now: bool = True) -> None:
@@ -23,24 +45,17 @@ class ReadyClock:
         if not open_now:
             return
         try:
-            import ctypes
-
-            pread = ctypes.PyDLL(None).pread
-            pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
-            pread.restype = ctypes.c_ssize_t
-            self._pread, self._buffer = pread, ctypes.create_string_buffer(128)
+            self._read = gil_keeping_reader()
             self._fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
-            size = pread(self._fd, self._buffer, 128, 0)
-            float(self._buffer.raw[:size].split()[1])
+            float(self._read(self._fd).split()[1])
         except (OSError, AttributeError, ImportError, ValueError, IndexError):
             self.close()
 
     def read(self) -> float:
         if self._fd is None:
             return 0.0
-        size = self._pread(self._fd, self._buffer, 128, 0)
         try:
-            return int(self._buffer.raw[:size].split()[1]) / 1e9 if size > 0 else 0.0
+            return int(self._read(self._fd).split()[1]) / 1e9
         except (ValueError, IndexError):
             return 0.0
 

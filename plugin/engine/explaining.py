@@ -156,7 +156,7 @@ def figures(values: Sequence[float], what: str = "") -> str:
 
 def group_kind(group: Sequence[Block]) -> str:
     """The group's kind, from its CPU time against the time its steps had a CPU, summed."""
-    running = sum(max(b.wall_ms - b.waiting_for_cpu_ms, 0.0) for b in group)
+    running = sum(b.ran_ms for b in group)
     cpu = sum(b.cpu_ms for b in group)
     kinds = [b.kind for b in group]
     if kinds.count("gil") * 2 > len(kinds):
@@ -181,6 +181,9 @@ def _one_place(
             f"      (of that wall time, the loop thread was ready but waited {figures(waited)} for a CPU core: "
             "this machine is busy, so read the CPU time against the time it ran.)"
         )
+    held_off = [b.waiting_for_gil_ms for b in group]
+    if max(held_off) >= 0.2 * min(b.wall_ms for b in group):
+        lines.append(f"      (of that wall time, the loop thread waited {figures(held_off)} for the GIL while other threads of this process ran Python.)")
     kind = group_kind(group)
     lines.append("      " + kind_text(kind, group))
     holder = next((b for b in group if b.held_by), None)
@@ -214,7 +217,7 @@ def kind_text(kind: str, group: Sequence[Block] = ()) -> str:
     if kind == "gil":
         return "another thread held the GIL while it computed, and the loop waited for it: threads do not run Python in parallel."
     if kind == "cpu":
-        running = sum(max(b.wall_ms - b.waiting_for_cpu_ms, 0.0) for b in group)
+        running = sum(b.ran_ms for b in group)
         cpu = sum(b.cpu_ms for b in group)
         share = "about equal to" if not group or cpu >= ABOUT_EQUAL * running else "most of"
         return f"CPU time {share} the time it ran: the loop was busy computing, so nothing else could run."

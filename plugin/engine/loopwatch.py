@@ -14,9 +14,9 @@ step) in the middle of a sample. The copy matters most for calls that hold the G
 late sample, taken on the very line of the call, carries the whole wait.
 
 A step counts as a `Block` when it ran at least `block_ms` not counting the time the thread waited
-for a CPU, waited for the sampler to hand back the GIL, or collected garbage (none of which is the
-code's doing), and one user line accounts for at least half of `block_ms` of it, net of the same
-waits and of thread starts. So a slow machine, a CPU hog next door or a garbage collection never
+for a CPU, waited for the sampler to hand back the GIL, waited for other threads to let go of it
+(see `engine.gilwait`), or collected garbage (none of which is the code's doing), and one user line
+accounts for at least half of `block_ms` of it, net of the same waits and of thread starts. So a slow machine, a CPU hog next door or a garbage collection never
 turns a free-running app into a blocking one, and a step slow in library code is never pinned on a
 user line that happened to be on the stack for a moment. A step that long that the sampler never saw
 (a machine so busy it got no CPU) is `unjudged`: nobody's, not free.
@@ -34,8 +34,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi_async_katas.engine.blame import Stack, blamed_place, copy_stack_of, heaviest_chain
+from fastapi_async_katas.engine.blame import blamed_place, copy_stack_of, heaviest_chain
 from fastapi_async_katas.engine.clocks import ReadyClock
+from fastapi_async_katas.engine.gilwait import GilWait
 from fastapi_async_katas.engine.offloads import OffloadWatch
 from fastapi_async_katas.engine.records import Block, LoopHung
 from fastapi_async_katas.engine.stalls import WakeWatch
@@ -114,6 +115,7 @@ class LoopWatch:
         self._sampler: threading.Thread | None = None
         self._old_handler: Any = None
         self._ready = ReadyClock(open_now=False)
+        self._gil: GilWait | None = None
         self._offloads = OffloadWatch(self.user_files)
         self._wakes = WakeWatch()
 
@@ -122,7 +124,7 @@ class LoopWatch:
         self._tid = threading.get_ident()
         if self._tid in _active:
             raise RuntimeError("a LoopWatch is already active on this thread")
-        self._ready = ReadyClock()
+        self._ready, self._gil = ReadyClock(), GilWait()
         _active[self._tid] = self
         self._offloads.install()
         self._wakes = WakeWatch()
@@ -152,6 +154,8 @@ class LoopWatch:
             signal.signal(signal.SIGUSR1, self._old_handler)
             self._old_handler = None
         self._ready.close()
+        if self._gil is not None:
+            self._gil.close()
 
     def __enter__(self) -> "LoopWatch":
         return self.start()
@@ -202,13 +206,14 @@ class LoopWatch:
         # The sampler needs the GIL too: with no sample at all, it never got it after its first wait.
         gap_s = step.longest_gap_s if step.samples else end - step.started - self.sample_after_ms / 1000
         block = Block(chain[-1] if blamed else None, wall_ms, cpu_ms, step.started, step.samples,
-                      min(waiting_ms, wall_ms), chain if blamed else (), others_ms, gap_s * 1000)
+                      min(waiting_ms, wall_ms), chain if blamed else (), others_ms, gap_s * 1000,
+                      waiting_for_gil_ms=step.gil_s * 1000, gil_measured=self._gil is not None and self._gil.measures)
         # Read at the end: a request's first step sets the variable while it runs.
         served = step.context.get(self.request_var, None) if step.context is not None else None
         block.request = getattr(served, "index", None)
         if block.kind == "gil":
             self._held_by(block, step.started, end)
-        own_ms = wall_ms - waiting_ms - (step.gc_s + step.starting_s) * 1000
+        own_ms = wall_ms - waiting_ms - (step.gc_s + step.starting_s + step.gil_s) * 1000
         if not block.held_by and (not blamed or own_ms < self.block_ms):
             if not step.samples and own_ms >= self.block_ms:
                 self.unjudged.append(block)  # the sampler never got a CPU: whose code ran is not known
@@ -248,6 +253,8 @@ class LoopWatch:
     def _sample_loop(self) -> None:
         sample_after = self.sample_after_ms / 1000
         interval = wait = self.interval_ms / 1000
+        gil = self._gil
+        assert gil is not None, "the sampler starts once the watch has"
         while not self._stop.wait(wait):
             # Each wake takes the GIL from the loop thread: sleep until the step could be old
             # enough to sample (its samples credit all the time since `sample_after` anyway).
@@ -267,7 +274,7 @@ class LoopWatch:
             stack = copy_stack_of(self._tid)
             if self._step is not step:
                 continue
-            self._weigh(step, stack, now, ready, sample_after)
+            step.weigh(stack, now, ready, sample_after, gil.cpu(), gil.in_own_call())
             # While this thread holds the GIL the loop thread cannot run; on a busy machine
             # this thread may lose its CPU meanwhile. That wait is the sampler's, not the code's.
             step.held_s += time.perf_counter() - now
@@ -282,17 +289,3 @@ class LoopWatch:
         if self.hang_s is not None and now - step.started >= self.hang_s:
             return True
         return self.deadline is not None and now >= self.deadline
-
-    def _weigh(self, step: Step, stack: Stack, now: float, ready: float, sample_after: float) -> None:
-        """Credit `stack` with the time since the last sample that the thread could have run.
-
-        The first `sample_after` of a step is nobody's: short library steps are common, and
-        crediting their start to the first line sampled would blame lines for others' time.
-        """
-        since = now - max(step.last, step.started + sample_after)
-        lost = (ready - step.ready_last) + (step.gc_s - step.gc_last) + (step.held_s - step.held_last) + (step.starting_s - step.starting_last)
-        step.last, step.ready_last, step.gc_last, step.held_last, step.starting_last = now, ready, step.gc_s, step.held_s, step.starting_s
-        step.samples += 1
-        step.longest_gap_s = max(step.longest_gap_s, since)
-        weights = step.weights = step.weights if step.weights is not None else {}
-        weights[stack] = weights.get(stack, 0.0) + max(since - lost, 0.0)

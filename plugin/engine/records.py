@@ -82,7 +82,8 @@ class Block:
 
     `wall_ms` and `cpu_ms` are the whole step's; `waiting_for_cpu_ms` is the part of the wall
     time the thread was ready to run but could not: another process had the CPU, or the
-    sampler had the GIL. `kind` compares CPU time with the time the thread could have run.
+    sampler had the GIL; `waiting_for_gil_ms` the part it waited for other threads to let go of
+    the GIL. `kind` compares CPU time with the time the thread could have run.
     """
 
     place: Place | None
@@ -102,15 +103,33 @@ class Block:
     held_by_place: Place | None = None
     # Which fired request the step served (its index), when the harness could tell.
     request: int | None = None
+    # The part of the wall time the loop thread waited for the GIL while other threads held it,
+    # and whether that was measured (see `engine.gilwait`) or, where it cannot be, is unknown.
+    waiting_for_gil_ms: float = 0.0
+    gil_measured: bool = False
+
+    @property
+    def ran_ms(self) -> float:
+        """The wall time the loop thread could run: not waiting for a CPU, nor for the GIL."""
+        return max(self.wall_ms - self.waiting_for_cpu_ms - self.waiting_for_gil_ms, 0.0)
 
     @property
     def kind(self) -> str:
-        """`cpu`: the loop computed; `gil`: it waited for the GIL another thread held while
-        computing; `io`: it waited on something else (I/O, a sleep, a lock)."""
-        running_ms = max(self.wall_ms - self.waiting_for_cpu_ms, 0.0)
+        """What most of the time the step could run went to: `cpu`, the loop computed; `gil`, it
+        waited for the GIL other threads held while computing; `io`, it waited on something else
+        (I/O, a sleep, a lock). A measured GIL wait makes a `gil` block only of a step not blamed
+        on a line of the app's own. Where GIL waits cannot be measured, a long stretch in which
+        the sampler could not run while other threads computed tells of one instead."""
+        running_ms = self.ran_ms
+        stalled_ms = max(running_ms - self.cpu_ms, 0.0)
+        # A line of the app's own blamed for its own time is told by that time: what it did.
+        own_line = self.place is not None and not self.held_by
+        if not own_line and self.waiting_for_gil_ms > max(self.cpu_ms, stalled_ms):
+            return "gil"
         if self.cpu_ms >= CPU_SHARE_FOR_CPU_KIND * running_ms:
             return "cpu"
-        stalled_ms = running_ms - self.cpu_ms
+        if self.gil_measured:
+            return "io"
         if self.others_cpu_ms >= GIL_SHARE * stalled_ms and self.longest_gap_ms >= GIL_SHARE * stalled_ms:
             return "gil"
         return "io"

@@ -24,6 +24,9 @@ class Step:
     starting_last = 0.0
     held_s = 0.0
     held_last = 0.0
+    # Seconds the thread was held off the GIL by other threads (see `engine.gilwait`).
+    gil_s = 0.0
+    cpu_last: float | None = None
     hang_signalled = False
     samples = 0
     longest_gap_s = 0.0
@@ -36,3 +39,25 @@ class Step:
         self.ready0 = self.ready_last = ready0
         # The whole process's CPU time at the start: what other threads computed meanwhile shows.
         self.process_cpu0 = process_cpu0
+
+    def weigh(self, stack: Stack, now: float, ready: float, sample_after: float, cpu: float, in_own_call: bool) -> None:
+        """Credit `stack` with the time since the last sample that the thread could have run.
+
+        The first `sample_after` of a step is nobody's: short library steps are common, and
+        crediting their start to the first line sampled would blame lines for others' time.
+        Unless the thread was found asleep in a call of its own, it is credited only the CPU
+        time (`cpu`, its clock now) it used meanwhile; the rest it waited for the GIL.
+        """
+        since = now - max(self.last, self.started + sample_after)
+        lost = (ready - self.ready_last) + (self.gc_s - self.gc_last) + (self.held_s - self.held_last) + (self.starting_s - self.starting_last)
+        self.last, self.ready_last, self.gc_last, self.held_last, self.starting_last = now, ready, self.gc_s, self.held_s, self.starting_s
+        weight = max(since - lost, 0.0)
+        if not in_own_call:
+            ran = max(cpu - (self.cpu_last if self.cpu_last is not None else self.cpu0), 0.0)
+            self.gil_s += max(weight - ran, 0.0)
+            weight = min(weight, ran)
+        self.cpu_last = cpu
+        self.samples += 1
+        self.longest_gap_s = max(self.longest_gap_s, since)
+        weights = self.weights = self.weights if self.weights is not None else {}
+        weights[stack] = weights.get(stack, 0.0) + weight

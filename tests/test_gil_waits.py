@@ -1,0 +1,132 @@
+"""A loop held off the GIL by other threads of the process is waiting, not blocking.
+
+Threads that run Python (a library's workers, the world's, a pool busy with the app's work)
+take turns with the loop thread for the GIL. A step of the loop's then lasts much longer than
+the work it does: its stack sits on the user's line and its CPU clock stands still, as if the
+line waited on I/O. Only the time the line itself ran, or waited in a call of its own, is the
+user's. These tests run one loop step beside four such threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from test_blame_rules import user_module, watch_one_step
+
+from fastapi_async_katas.engine.gilwait import GilWait, gil_futexes
+
+USER_CODE = """
+import time
+
+def compute(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+def wait(seconds):
+    time.sleep(seconds)
+
+def compute_in_turns(seconds, turns):
+    for _ in range(turns):
+        compute(seconds / turns)
+        time.sleep(0)  # lets go of the GIL: getting it back means waiting for the other threads
+"""
+
+pytestmark = pytest.mark.skipif(gil_futexes() is None, reason="this system does not show where a thread waits")
+
+
+@contextlib.contextmanager
+def threads_running_python(count: int = 4) -> Iterator[None]:
+    running = True
+
+    def spin() -> None:
+        while running:
+            pass
+
+    threads = [threading.Thread(target=spin, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        running = False
+        for thread in threads:
+            thread.join()
+
+
+def timed(walls: list[float], work) -> None:
+    began = time.perf_counter()
+    work()
+    walls.append(time.perf_counter() - began)
+
+
+def test_a_line_held_off_the_gil_by_other_threads_is_not_the_users_block(tmp_path):
+    """The user's line computes for 15 ms in all, well under the 50 ms threshold, and lets go of
+    the GIL 20 times meanwhile; beside four threads running Python, getting it back each time
+    makes its step last well over 100 ms. That is not a block of the user's."""
+    user = user_module(tmp_path, USER_CODE)
+    walls: list[float] = []
+    with threads_running_python():
+        watch = watch_one_step(tmp_path, lambda: timed(walls, lambda: user.compute_in_turns(0.015, 20)))
+    if walls[0] < 0.1:
+        pytest.skip(f"inconclusive: the step took only {walls[0] * 1000:.0f} ms, not held off the GIL for long")
+    assert watch.blocks == []
+
+
+def test_a_line_that_computes_long_beside_other_threads_is_blamed_for_what_it_computed(tmp_path):
+    """The other side: 150 ms of the user's own computing is a block, of kind `cpu`, however long
+    the other threads held it off the GIL as well; that wait is told apart."""
+    user = user_module(tmp_path, USER_CODE)
+    with threads_running_python():
+        watch = watch_one_step(tmp_path, lambda: user.compute(0.15))
+    [block] = watch.blocks
+    assert (block.place.line, block.kind) == (6, "cpu")
+    assert block.cpu_ms >= 140
+    assert block.waiting_for_gil_ms > 0
+    assert block.waiting_for_gil_ms <= block.wall_ms - block.cpu_ms
+
+
+def test_a_line_that_waits_on_its_own_beside_other_threads_is_blamed_as_waiting(tmp_path):
+    """A sleep (or I/O, or a lock) is the line's own wait, threads running Python or not. (Only
+    the GIL wait after it, and the part of the sleep since the sampler last looked, are not.)"""
+    user = user_module(tmp_path, USER_CODE)
+    with threads_running_python():
+        watch = watch_one_step(tmp_path, lambda: user.wait(0.15))
+    [block] = watch.blocks
+    assert (block.place.line, block.kind) == (10, "io")
+
+
+def test_a_thread_waiting_for_the_gil_is_told_from_one_asleep_on_its_own():
+    """Seen from a thread that holds the GIL: a thread that wants it waits for it; one that
+    sleeps, or waits on a lock of its own, is in a call of its own."""
+    ready, go = threading.Event(), threading.Event()
+    watched: list[GilWait] = []
+
+    def run() -> None:
+        watched.append(GilWait())
+        ready.set()
+        go.wait()  # a lock of its own
+        deadline = time.perf_counter() + 0.5
+        while time.perf_counter() < deadline:  # then Python: it wants the GIL all the time
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait()
+    time.sleep(0.02)
+    [gil] = watched
+    try:
+        assert gil.in_own_call()
+        go.set()
+        time.sleep(0.05)  # taking the GIL back from it, it now waits for the GIL
+        cpu = gil.cpu()
+        assert not gil.in_own_call()
+        time.sleep(0.05)
+        assert gil.cpu() > cpu
+    finally:
+        thread.join()
+        gil.close()
