@@ -120,6 +120,35 @@ def test_time_spent_waiting_for_a_cpu_core_is_called_out(tmp_path):
     assert lines[-1] == "      CPU time about equal to the time it ran: the loop was busy computing, so nothing else could run."
 
 
+def test_time_spent_waiting_for_the_gil_is_called_out_and_the_kind_is_the_lines_own(tmp_path):
+    """A line blamed for its own 150 ms of computing is a `cpu` block, however long other threads
+    held it off the GIL besides; that wait is said apart, with its figure."""
+    app = tmp_path / "app.py"
+    app.write_text("x = sum(range(10**8))\n")
+    block = Block(Place(str(app), 1, "report"), 600, 150, 0.0, waiting_for_cpu_ms=20, waiting_for_gil_ms=400, gil_measured=True)
+    assert block.kind == "cpu"
+    lines = block_lines([block], relative_to=str(tmp_path))
+    assert lines[-3] == "      1 block: 600 ms wall against 150 ms CPU"
+    assert lines[-2] == "      (of that wall time, the loop thread waited 400 ms for the GIL while other threads of this process ran Python.)"
+    assert lines[-1].startswith("      CPU time about equal to the time it ran")
+
+
+def test_a_step_no_line_is_blamed_for_that_mostly_waited_for_the_gil_is_of_kind_gil():
+    assert Block(None, 300, 10, 0.0, waiting_for_gil_ms=250, gil_measured=True).kind == "gil"
+    assert Block(None, 300, 10, 0.0, waiting_for_gil_ms=100, gil_measured=True).kind == "io"
+
+
+def test_the_sampler_starved_tells_of_a_gil_wait_only_where_gil_waits_are_not_measured():
+    """Where they are measured, a sampler that could not run for long is no sign of its own:
+    the loop may have slept on its own account while other threads computed."""
+    starved = dict(others_cpu_ms=250, longest_gap_ms=200)
+    assert Block(PLACE_ANY, 300, 10, 0.0, **starved).kind == "gil"
+    assert Block(PLACE_ANY, 300, 10, 0.0, **starved, gil_measured=True).kind == "io"
+
+
+PLACE_ANY = Place("/app.py", 1, "route")
+
+
 def test_blocks_that_differ_show_their_range_and_equal_ones_say_each(tmp_path):
     app = tmp_path / "app.py"
     app.write_text("import time\ntime.sleep(0.1)\n")

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 from test_blame_rules import user_module, watch_one_step
 
+from fastapi_async_katas.engine import gilwait
 from fastapi_async_katas.engine.gilwait import GilWait, gil_futexes
 
 USER_CODE = """
@@ -36,7 +37,7 @@ def compute_in_turns(seconds, turns):
         time.sleep(0)  # lets go of the GIL: getting it back means waiting for the other threads
 """
 
-pytestmark = pytest.mark.skipif(gil_futexes() is None, reason="this system does not show where a thread waits")
+needs_the_view = pytest.mark.skipif(gil_futexes() is None, reason="this system does not show where a thread waits")
 
 
 @contextlib.contextmanager
@@ -64,6 +65,7 @@ def timed(walls: list[float], work) -> None:
     walls.append(time.perf_counter() - began)
 
 
+@needs_the_view
 def test_a_line_held_off_the_gil_by_other_threads_is_not_the_users_block(tmp_path):
     """The user's line computes for 15 ms in all, well under the 50 ms threshold, and lets go of
     the GIL 20 times meanwhile; beside four threads running Python, getting it back each time
@@ -77,6 +79,7 @@ def test_a_line_held_off_the_gil_by_other_threads_is_not_the_users_block(tmp_pat
     assert watch.blocks == []
 
 
+@needs_the_view
 def test_a_line_that_computes_long_beside_other_threads_is_blamed_for_what_it_computed(tmp_path):
     """The other side: 150 ms of the user's own computing is a block, of kind `cpu`, however long
     the other threads held it off the GIL as well; that wait is told apart."""
@@ -90,6 +93,7 @@ def test_a_line_that_computes_long_beside_other_threads_is_blamed_for_what_it_co
     assert block.waiting_for_gil_ms <= block.wall_ms - block.cpu_ms
 
 
+@needs_the_view
 def test_a_line_that_waits_on_its_own_beside_other_threads_is_blamed_as_waiting(tmp_path):
     """A sleep (or I/O, or a lock) is the line's own wait, threads running Python or not. (Only
     the GIL wait after it, and the part of the sleep since the sampler last looked, are not.)"""
@@ -100,6 +104,7 @@ def test_a_line_that_waits_on_its_own_beside_other_threads_is_blamed_as_waiting(
     assert (block.place.line, block.kind) == (10, "io")
 
 
+@needs_the_view
 def test_a_thread_waiting_for_the_gil_is_told_from_one_asleep_on_its_own():
     """Seen from a thread that holds the GIL: a thread that wants it waits for it; one that
     sleeps, or waits on a lock of its own, is in a call of its own."""
@@ -129,4 +134,15 @@ def test_a_thread_waiting_for_the_gil_is_told_from_one_asleep_on_its_own():
         assert gil.cpu() > cpu
     finally:
         thread.join()
+        gil.close()
+
+
+def test_where_nothing_shows_where_a_thread_waits_every_sample_is_its_own(monkeypatch):
+    """On a system with no `/proc` (or no way to find the GIL's futex), waits are not told
+    apart, as before there was a way to: no sample is taken for a wait for the GIL."""
+    monkeypatch.setattr(gilwait, "_found", None)
+    gil = GilWait()
+    try:
+        assert (gil.measures, gil.in_own_call(), gil.cpu()) == (False, True, 0.0)
+    finally:
         gil.close()

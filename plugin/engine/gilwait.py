@@ -51,8 +51,8 @@ def _find() -> tuple[bytes, int, int] | None:
         read = gil_keeping_reader(256)
         usleep = ctypes.PyDLL(None).usleep  # keeps the GIL while it sleeps
         runtime = ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, "_PyRuntime"))
-    except (AttributeError, ImportError, OSError, ValueError):
-        return None
+    except (AttributeError, ImportError, OSError, TypeError, ValueError):
+        return None  # no ctypes, no pread or usleep (not a POSIX system), or no runtime symbol
     napping = True
 
     def nap() -> None:
@@ -100,18 +100,20 @@ class GilWait:
     """
 
     def __init__(self) -> None:
-        self._clock = time.pthread_getcpuclockid(threading.get_ident())
         self._fd: int | None = None
+        self._clock = 0
         self._futexes = gil_futexes()
-        if self._futexes is not None:
+        if self._futexes is None:
+            return
+        try:
             import ctypes
 
+            self._clock = time.pthread_getcpuclockid(threading.get_ident())
             self._read = gil_keeping_reader(256)
             self._usleep = ctypes.PyDLL(None).usleep
-            try:
-                self._fd = os.open("/proc/thread-self/syscall", os.O_RDONLY)
-            except OSError:
-                self._fd = None
+            self._fd = os.open("/proc/thread-self/syscall", os.O_RDONLY)
+        except (AttributeError, ImportError, OSError):
+            self._fd = None
 
     @property
     def measures(self) -> bool:
@@ -119,8 +121,9 @@ class GilWait:
         return self._fd is not None
 
     def cpu(self) -> float:
-        """The thread's CPU time in seconds, as `time.thread_time()` on it would read."""
-        return time.clock_gettime(self._clock)
+        """The thread's CPU time in seconds, as `time.thread_time()` on it would read (0 where
+        nothing is measured: then no sample asks for it)."""
+        return time.clock_gettime(self._clock) if self._fd is not None else 0.0
 
     def in_own_call(self) -> bool:
         """Whether the thread sleeps, now, in a system call other than a wait for the GIL, and
