@@ -59,6 +59,17 @@ class ReadyClock:
         except (ValueError, IndexError):
             return 0.0
 
+    def read_runs(self) -> tuple[float, int]:
+        """The wait, as `read()`, and how many times the thread has been given a CPU: once each
+        time it woke from a sleep, or got its CPU back (0 where there is no schedstat)."""
+        if self._fd is None:
+            return 0.0, 0
+        try:
+            fields = self._read(self._fd).split()
+            return int(fields[1]) / 1e9, int(fields[2])
+        except (ValueError, IndexError):
+            return 0.0, 0
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)

@@ -174,13 +174,13 @@ class LoopWatch:
     # -- loop thread -------------------------------------------------------------------
     def _begin_step(self, handle: asyncio.events.Handle | None = None) -> None:
         # What every step costs: four clock reads here, one at its end. The rest is for long steps.
-        ready, now, cpu, process = self._ready.read(), time.perf_counter(), time.thread_time(), time.process_time()
+        (ready, runs), now, cpu, process = self._ready.read_runs(), time.perf_counter(), time.thread_time(), time.process_time()
         stall = self._wakes.stall_before(now, ready, cpu, process, self.block_ms)
         if stall is not None:
             self._held_by(stall, stall.started, now)
             if stall.held_by:  # the app's own work held the GIL: not a thread of the world or a library
                 self.blocks.append(stall)
-        self._step = Step(now, cpu, ready, process)
+        self._step = Step(now, cpu, ready, process, runs)
         if self.request_var is not None and handle is not None:
             self._step.context = getattr(handle, "_context", None)
 
@@ -207,7 +207,7 @@ class LoopWatch:
         gap_s = step.longest_gap_s if step.samples else end - step.started - self.sample_after_ms / 1000
         block = Block(chain[-1] if blamed else None, wall_ms, cpu_ms, step.started, step.samples,
                       min(waiting_ms, wall_ms), chain if blamed else (), others_ms, gap_s * 1000,
-                      waiting_for_gil_ms=step.gil_s * 1000, gil_measured=self._gil is not None and self._gil.measures)
+                      waiting_for_gil_ms=step.gil_s * 1000, gil_measured=bool(step.samples) and self._gil is not None and self._gil.measures)
         # Read at the end: a request's first step sets the variable while it runs.
         served = step.context.get(self.request_var, None) if step.context is not None else None
         block.request = getattr(served, "index", None)
@@ -267,14 +267,14 @@ class LoopWatch:
             if running < sample_after:
                 wait = max(interval, sample_after - running)
                 continue
-            ready = self._ready.read()
+            ready, runs = self._ready.read_runs()
             # Each sample takes the GIL from the loop thread, and gives it back only when this
             # thread gets a CPU again: in a long step, fewer samples will do.
             wait = min(max(interval, running * SLOWDOWN), MAX_INTERVAL_S)
             stack = copy_stack_of(self._tid)
             if self._step is not step:
                 continue
-            step.weigh(stack, now, ready, sample_after, gil.cpu(), gil.in_own_call())
+            step.weigh(stack, now, ready, sample_after, gil.cpu(), gil.in_own_call(), runs)
             # While this thread holds the GIL the loop thread cannot run; on a busy machine
             # this thread may lose its CPU meanwhile. That wait is the sampler's, not the code's.
             step.held_s += time.perf_counter() - now

@@ -104,7 +104,7 @@ class Block:
     # Which fired request the step served (its index), when the harness could tell.
     request: int | None = None
     # The part of the wall time the loop thread waited for the GIL while other threads held it,
-    # and whether that was measured (see `engine.gilwait`) or, where it cannot be, is unknown.
+    # and whether that was measured (a step the sampler saw, where `engine.gilwait` can see) or not.
     waiting_for_gil_ms: float = 0.0
     gil_measured: bool = False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from fastapi_async_katas.engine.blame import Stack
@@ -33,20 +34,24 @@ class Step:
     context: Any = None  # the step's contextvars.Context, read when it ends
     weights: dict[Stack, float] | None = None
 
-    def __init__(self, started: float, cpu0: float, ready0: float, process_cpu0: float) -> None:
+    def __init__(self, started: float, cpu0: float, ready0: float, process_cpu0: float, runs0: int = 0) -> None:
         self.started = self.last = started
         self.cpu0 = cpu0
         self.ready0 = self.ready_last = ready0
+        self.runs_last = runs0  # times the thread was given a CPU (see `ReadyClock.read_runs`)
         # The whole process's CPU time at the start: what other threads computed meanwhile shows.
         self.process_cpu0 = process_cpu0
 
-    def weigh(self, stack: Stack, now: float, ready: float, sample_after: float, cpu: float, in_own_call: bool) -> None:
+    def weigh(self, stack: Stack, now: float, ready: float, sample_after: float, cpu: float, in_own_call: bool, runs: int = 0) -> None:
         """Credit `stack` with the time since the last sample that the thread could have run.
 
         The first `sample_after` of a step is nobody's: short library steps are common, and
         crediting their start to the first line sampled would blame lines for others' time.
-        Unless the thread was found asleep in a call of its own, it is credited only the CPU
-        time (`cpu`, its clock now) it used meanwhile; the rest it waited for the GIL.
+        A thread found asleep in a call of its own is credited all of it. Otherwise it is credited
+        the CPU time (`cpu`, its clock now) it used meanwhile, and the rest was a wait for the GIL
+        only as far as its wake-ups (`runs`, see `ReadyClock.read_runs`) allow: a thread waiting
+        for the GIL wakes at least once per switch interval to ask for it, while one asleep on
+        its own account (until just before a sampler that was itself held off looked) does not.
         """
         since = now - max(self.last, self.started + sample_after)
         lost = (ready - self.ready_last) + (self.gc_s - self.gc_last) + (self.held_s - self.held_last) + (self.starting_s - self.starting_last)
@@ -54,9 +59,11 @@ class Step:
         weight = max(since - lost, 0.0)
         if not in_own_call:
             ran = max(cpu - (self.cpu_last if self.cpu_last is not None else self.cpu0), 0.0)
-            self.gil_s += max(weight - ran, 0.0)
-            weight = min(weight, ran)
-        self.cpu_last = cpu
+            rest = max(weight - ran, 0.0)
+            gil = min(rest, (max(runs - self.runs_last, 0) + 1) * sys.getswitchinterval()) if runs else rest
+            self.gil_s += gil
+            weight -= gil
+        self.cpu_last, self.runs_last = cpu, runs
         self.samples += 1
         self.longest_gap_s = max(self.longest_gap_s, since)
         weights = self.weights = self.weights if self.weights is not None else {}
