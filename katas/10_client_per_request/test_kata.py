@@ -116,7 +116,22 @@ async def expect_connections_closed(run, catalog, http_clients) -> None:
         )
 
 
-async def test_a_label_shows_the_catalog_stock_live(kata, katas_catalog):
+def expect_no_client_built_while_serving(run, http_clients) -> None:
+    """The app had its client ready before the request came: building one costs its CPU on the loop."""
+    __tracebackhide__ = True
+    built = http_clients.built_between(run.began, run.ended)
+    if built:
+        run.fail(
+            "The app built its HTTP client while it served a request.",
+            measured=[f"{built[0].kind} built while the first label was served, costing {built[0].cpu_ms:.0f} ms of CPU "
+                      "on the event loop (mostly its SSL context)"],
+            expected=["no client built while requests are served: the client is ready before the first one comes"],
+            extra=where_built(built, "Built here:"),
+            show_timeline=False,
+        )
+
+
+async def test_a_label_shows_the_catalog_stock_live(kata, katas_catalog, katas_http_clients):
     before = katas_catalog.products[2]
     async with kata.serve() as shop:
         run = await shop.fire("GET", "/products/2/stock")
@@ -124,6 +139,7 @@ async def test_a_label_shows_the_catalog_stock_live(kata, katas_catalog):
         again = await shop.fire("GET", "/products/2/stock")
         unknown = await shop.fire("GET", "/products/999/stock")
     run.expect_status(200).expect_json(label(before))
+    expect_no_client_built_while_serving(run, katas_http_clients)
     katas_catalog.expect_requests(run, at_least=1)
     again.expect_status(200).expect_json(label(restocked), what="the label, asked again after a restock")
     unknown.expect_status(404)

@@ -1,4 +1,4 @@
-"""A correct fix: one client, built by the first request that needs it, shared afterwards and closed in the lifespan."""
+"""A wrong fix: one client, but built by the first request that needs it: that request pays its CPU on the event loop."""
 
 import os
 from contextlib import asynccontextmanager
