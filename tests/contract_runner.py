@@ -43,6 +43,17 @@ class VariantResult:
     # Whether anything in the run asked how many cores the machine has (a default executor does).
     asked_for_cores: bool = False
 
+    @property
+    def inconclusive(self) -> bool:
+        """Whether a test could not be judged: the machine was too busy."""
+        return any(text.startswith(INCONCLUSIVE_HEAD) for text in self.output.values())
+
+    @property
+    def only_inconclusive(self) -> bool:
+        """Whether every test that failed failed as inconclusive, and one did."""
+        failed = [name for name, outcome in self.outcomes.items() if outcome == "failed"]
+        return bool(failed) and all(self.output.get(name, "").startswith(INCONCLUSIVE_HEAD) for name in failed)
+
     def failed(self, test: str) -> bool:
         return self.outcomes.get(test) == "failed"
 
@@ -128,10 +139,16 @@ MOST_CORES = MORE_CORES[-1]
 INCONCLUSIVE_HEAD = "inconclusive: this machine was too busy to judge"
 
 
+# Runs of a variant while its tests are inconclusive (the machine too busy to judge).
+MOST_RUNS = 3
+
+
 def run_once_more_if_inconclusive(variant: Variant, cores: int) -> VariantResult:
-    """Run a variant; once more if a test was inconclusive (the machine too busy to judge)."""
+    """Run a variant; again, up to `MOST_RUNS` in all, while a test was inconclusive."""
     result = run_variant(variant, cores=cores)
-    if any(text.startswith(INCONCLUSIVE_HEAD) for text in result.output.values()):
+    for _ in range(MOST_RUNS - 1):
+        if not result.inconclusive:
+            break
         result = run_variant(variant, cores=cores)
     return result
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from contract_runner import ROOT, load_contract, run_on_any_machine
+from contract_runner import INCONCLUSIVE_HEAD, MOST_RUNS, ROOT, load_contract, run_on_any_machine
 
 from fastapi_async_katas.course.hints import read_hints
 from fastapi_async_katas.course.listing import load_course
@@ -83,6 +83,9 @@ def test_the_shipped_kata_fails_for_its_intended_reason(variant):
 def test_a_correct_fix_passes(variant):
     result = run_on_any_machine(variant)
     assert not result.error, result.error
+    if result.only_inconclusive:
+        # Never passed on a guess: the machine stayed too busy to judge, in every run of it.
+        pytest.skip(f"{variant.name}: {INCONCLUSIVE_HEAD}, in {MOST_RUNS} runs")
     assert result.all_passed, f"{variant.name} should pass every test; outcomes: {result.outcomes}\n" + "\n".join(result.output.values())
     notes = "\n".join(result.notes)
     if variant.note:

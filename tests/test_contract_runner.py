@@ -6,7 +6,7 @@ import os
 import textwrap
 from pathlib import Path
 
-from contract_runner import MOST_CORES, Variant, run_on_any_machine, run_variant
+from contract_runner import INCONCLUSIVE_HEAD, MOST_CORES, Variant, VariantResult, run_on_any_machine, run_variant
 
 SIZED_BY_CORES = """
 import asyncio
@@ -57,3 +57,15 @@ def test_a_verdict_that_changes_only_on_a_big_machine_is_an_error_too(tmp_path):
 def test_a_variant_that_never_asks_runs_once(tmp_path):
     result = run_on_any_machine(variant_of(tmp_path, NOT_ASKING))
     assert not result.asked_for_cores and not result.error
+
+
+def test_a_variant_only_inconclusive_is_told_from_one_that_failed():
+    """A correct fix whose only failures were "too busy to judge" is skipped, never passed on a
+    guess; a real failure beside one is still a failure."""
+    busy = f"{INCONCLUSIVE_HEAD} (70% of the time waiting for a CPU); run it again."
+    only_busy = VariantResult(outcomes={"test_a": "passed", "test_b": "failed"}, output={"test_b": busy})
+    assert only_busy.inconclusive and only_busy.only_inconclusive
+    also_wrong = VariantResult(outcomes={"test_a": "failed", "test_b": "failed"}, output={"test_a": "AssertionError", "test_b": busy})
+    assert also_wrong.inconclusive and not also_wrong.only_inconclusive
+    passed = VariantResult(outcomes={"test_a": "passed"})
+    assert not passed.inconclusive and not passed.only_inconclusive
