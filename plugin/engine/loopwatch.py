@@ -211,8 +211,9 @@ class LoopWatch:
         # Read at the end: a request's first step sets the variable while it runs.
         served = step.context.get(self.request_var, None) if step.context is not None else None
         block.request = getattr(served, "index", None)
-        # Work handed to a thread is to blame only for a measured wait of a block's length.
-        if block.kind == "gil" and (not block.gil_measured or block.waiting_for_gil_ms >= self.block_ms):
+        # Work handed to a thread is to blame when it held the GIL in one piece (`json.dumps` of a
+        # big object), not when many threads took turns with the loop (each running its own loop, say).
+        if block.kind == "gil" and block.held_in_one_piece:
             self._held_by(block, step.started, end)
         own_ms = wall_ms - waiting_ms - (step.gc_s + step.starting_s + step.gil_s) * 1000
         if not block.held_by and (not blamed or own_ms < self.block_ms):

@@ -114,6 +114,13 @@ class Block:
         return max(self.wall_ms - self.waiting_for_cpu_ms - self.waiting_for_gil_ms, 0.0)
 
     @property
+    def held_in_one_piece(self) -> bool:
+        """Whether the GIL was held elsewhere in one long piece (the sampler itself could not run
+        for most of the stall while other threads computed), not taken in turns by many threads."""
+        stalled_ms = max(self.wall_ms - self.waiting_for_cpu_ms - self.cpu_ms, 0.0)
+        return self.others_cpu_ms >= GIL_SHARE * stalled_ms and self.longest_gap_ms >= GIL_SHARE * stalled_ms
+
+    @property
     def kind(self) -> str:
         """What most of the time the step could run went to: `cpu`, the loop computed; `gil`, it
         waited for the GIL other threads held while computing; `io`, it waited on something else
@@ -130,9 +137,7 @@ class Block:
             return "cpu"
         if self.gil_measured:
             return "io"
-        if self.others_cpu_ms >= GIL_SHARE * stalled_ms and self.longest_gap_ms >= GIL_SHARE * stalled_ms:
-            return "gil"
-        return "io"
+        return "gil" if self.held_in_one_piece else "io"
 
     def as_dict(self) -> dict[str, Any]:
         place = self.place
