@@ -52,12 +52,7 @@ class ReadyClock:
             self.close()
 
     def read(self) -> float:
-        if self._fd is None:
-            return 0.0
-        try:
-            return int(self._read(self._fd).split()[1]) / 1e9
-        except (ValueError, IndexError):
-            return 0.0
+        return self.read_runs()[0]
 
     def read_runs(self) -> tuple[float, int]:
         """The wait, as `read()`, and how many times the thread has been given a CPU: once each

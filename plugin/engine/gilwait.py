@@ -133,18 +133,18 @@ class GilWait:
         call meanwhile, since that would need the GIL back."""
         if self._fd is None or self._futexes is None:
             return True
-        if not self._asleep_on_its_own():
+        if not self._asleep_on_its_own(self._fd, self._futexes):
             return False
         self._usleep(_MOMENT_US)
-        return self._asleep_on_its_own()
+        return self._asleep_on_its_own(self._fd, self._futexes)
 
-    def _asleep_on_its_own(self) -> bool:
-        fields = self._read(self._fd).split() if self._fd is not None else []
-        if not fields or self._futexes is None:
+    def _asleep_on_its_own(self, fd: int, futexes: tuple[bytes, int, int]) -> bool:
+        fields = self._read(fd).split()
+        if not fields:
             return True  # not known: as where nothing is seen
         if fields[0] == b"running":
             return False
-        call, low, high = self._futexes
+        call, low, high = futexes
         if fields[0] != call or len(fields) < 2:
             return True
         try:
