@@ -103,3 +103,25 @@ def test_a_live_runs_busy_time_counts_the_servers_waits_and_every_collection():
     lost = busy.stop()
     assert 2.0 + 0.5 * collected_s <= lost < 2.0 + 5.0  # the client's own waits, if any, on top
     assert busy._on_gc not in gc.callbacks and busy.stop() == lost
+
+
+def blocked_run(*, wall_ms: float, waiting_for_cpu_ms: float) -> Run:
+    record = RequestRecord(1, "GET", "/", fired=0.0, started=0.0, finished=0.3, done=0.3, status=200, body=b"{}")
+    block = Block(None, wall_ms, 40.0, 0.1, samples=5, waiting_for_cpu_ms=waiting_for_cpu_ms)
+    # The run as a whole waited nine tenths of its time for a CPU: a step is judged by its own waits.
+    return Run([record], 0.0, 0.3, [block], [], timeout_s=5.0, block_ms=50.0, busy_s=0.27)
+
+
+def test_a_short_block_that_waited_a_quarter_of_its_time_for_a_cpu_is_inconclusive():
+    # 167 ms, 67 of them waiting for a CPU: 100 ms ran, under three times the 50 ms limit.
+    with pytest.raises(Inconclusive) as failure:
+        blocked_run(wall_ms=167, waiting_for_cpu_ms=67).expect_no_blocks()
+    assert str(failure.value).startswith(INCONCLUSIVE.format(percent=40))
+    assert "The event loop was blocked for 167 ms" in str(failure.value)
+
+
+def test_a_block_is_a_failure_when_it_ran_long_or_the_machine_was_quiet_however_busy_the_run():
+    for wall_ms, waiting_ms in ((400, 200), (167, 20)):  # ran 200 ms (4x the limit); waited an eighth
+        with pytest.raises(KataFailure) as failure:
+            blocked_run(wall_ms=wall_ms, waiting_for_cpu_ms=waiting_ms).expect_no_blocks()
+        assert not isinstance(failure.value, Inconclusive), (wall_ms, waiting_ms)

@@ -157,11 +157,14 @@ class Run:
         if long:
             worst = max(long, key=lambda b: b.wall_ms)
             where = f" at {worst.place.short()}" if worst.place else ""
+            busy = min(b.busy_share(limit) for b in long)
             self.fail(
                 f"The event loop was blocked for {worst.wall_ms:.0f} ms{where}, and served nobody meanwhile.",
                 measured=[f"{_plural(len(long), 'blocked step')} of the loop, the longest {worst.wall_ms:.0f} ms"],
                 expected=[f"no step of the event loop longer than {limit:.0f} ms in your code"],
                 extra=extra,
+                busy_may_explain=True,
+                busy_share=busy,
             )
         self._expect_judged([b for b in self.unjudged if b.wall_ms >= limit])  # `fail` raised if any was long
         self._expect_finished()
@@ -226,19 +229,22 @@ class Run:
         show_timeline: bool = True,
         extra: Iterable[str] = (),
         busy_may_explain: bool = False,
+        busy_share: float | None = None,
     ) -> None:
         """Raise `KataFailure` with the whole explanation of this run.
 
         `busy_may_explain` marks a check a busy machine alone can fail (a deadline, a latency,
         how much overlapped): when the loop thread spent `INCONCLUSIVE_SHARE` of the run waiting
         for a CPU, the verdict is `Inconclusive`, never a pass, with the explanation below it.
+        `busy_share` replaces the run's share where what failed was shorter than the run (a step).
         """
         __tracebackhide__ = True
         text = "\n".join(
             explaining.failure_lines(headline, measured=measured, expected=expected, run=self, show_timeline=show_timeline, extra=extra)
         )
-        if busy_may_explain and self.busy_share >= INCONCLUSIVE_SHARE:
-            raise Inconclusive(f"{INCONCLUSIVE.format(percent=round(100 * self.busy_share))}\n\n{text}")
+        share = self.busy_share if busy_share is None else busy_share
+        if busy_may_explain and share >= INCONCLUSIVE_SHARE:
+            raise Inconclusive(f"{INCONCLUSIVE.format(percent=round(100 * share))}\n\n{text}")
         raise KataFailure(text)
 
     def _expect_judged(self, unjudged: list[Block]) -> None:

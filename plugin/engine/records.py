@@ -12,6 +12,10 @@ from fastapi_async_katas.engine.userfiles import Place
 
 CPU_SHARE_FOR_CPU_KIND = 0.5
 GIL_SHARE = 0.5
+# A blocked step that waited for a CPU a good share of its wall time is judged only when, net of
+# its waits, it still ran this many times the limit: on a machine that busy, work that is not the
+# step's own (a lock's holder waiting for a CPU, a page read back in) lengthens it too.
+BUSY_MARGIN = 3
 
 
 @dataclass
@@ -112,6 +116,11 @@ class Block:
     def ran_ms(self) -> float:
         """The wall time the loop thread could run: not waiting for a CPU, nor for the GIL."""
         return max(self.wall_ms - self.waiting_for_cpu_ms - self.waiting_for_gil_ms, 0.0)
+
+    def busy_share(self, limit_ms: float) -> float:
+        """The share of its wall time the step waited for a CPU, where that may be what made it a
+        block (it ran under `BUSY_MARGIN` times `limit_ms`); 0 where it could not be."""
+        return self.waiting_for_cpu_ms / self.wall_ms if self.wall_ms and self.ran_ms < BUSY_MARGIN * limit_ms else 0.0
 
     @property
     def held_in_one_piece(self) -> bool:
