@@ -38,7 +38,7 @@ from fastapi_async_katas.engine.blame import blamed_place, copy_stack_of, heavie
 from fastapi_async_katas.engine.clocks import ReadyClock
 from fastapi_async_katas.engine.gilwait import GilWait
 from fastapi_async_katas.engine.offloads import OffloadWatch
-from fastapi_async_katas.engine.records import Block, LoopHung
+from fastapi_async_katas.engine.records import GIL_SHARE, Block, LoopHung
 from fastapi_async_katas.engine.stalls import WakeWatch
 from fastapi_async_katas.engine.steps import Step
 from fastapi_async_katas.engine.userfiles import UserFiles, is_plugin_file
@@ -225,7 +225,9 @@ class LoopWatch:
     def _held_by(self, block: Block, start: float, end: float) -> None:
         """Name the work another thread ran while the loop waited for the GIL, if it is known."""
         busiest = self._offloads.busiest_between(start, end)
-        if busiest is not None:
+        # Only work that computed for most of the stall held it: not one of many threads taking turns.
+        stalled_ms = max(block.wall_ms - block.waiting_for_cpu_ms - block.cpu_ms, 0.0)
+        if busiest is not None and busiest.cpu_so_far() * 1000 >= GIL_SHARE * stalled_ms:
             block.held_by, block.held_by_place = busiest.name, busiest.place
             if block.place is None and busiest.place is not None:
                 block.place, block.chain = busiest.place, (busiest.place,)  # no line of the app's ran: the one that handed the work over

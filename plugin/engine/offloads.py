@@ -32,6 +32,18 @@ class Offload:
     started: float | None = None
     ended: float | None = None
     cpu_s: float = 0.0
+    # While it runs: its thread's CPU clock, and that clock's reading when it started.
+    clock: int | None = None
+    cpu0: float = 0.0
+
+    def cpu_so_far(self) -> float:
+        """Its CPU time, or, while it still runs, its CPU time up to now."""
+        if self.ended is not None or self.clock is None:
+            return self.cpu_s
+        try:
+            return max(time.clock_gettime(self.clock) - self.cpu0, 0.0)
+        except OSError:  # its thread is gone
+            return self.cpu_s
 
 
 class OffloadWatch:
@@ -66,9 +78,10 @@ class OffloadWatch:
                 pool_threads._WorkItem.run = OffloadWatch._original_run  # type: ignore[method-assign]
 
     def busiest_between(self, start: float, end: float) -> Offload | None:
-        """The piece of work that computed most while overlapping [start, end]."""
+        """The piece of work that computed most while overlapping [start, end] (one still running
+        counts what it computed so far: the loop may get the GIL back before it ends)."""
         overlapping = [o for o in self.offloads if o.started is not None and o.started <= end and (o.ended is None or o.ended >= start)]
-        return max(overlapping, key=lambda o: o.cpu_s, default=None)
+        return max(overlapping, key=lambda o: o.cpu_so_far(), default=None)
 
 
 def _noting_init(item: Any, future: Any, fn: Any, args: Any, kwargs: Any) -> None:
@@ -101,10 +114,18 @@ def _timed_run(item: Any) -> None:
     offload: Offload | None = getattr(item, "_katas_offload", None)
     if offload is None:
         return OffloadWatch._original_run(item)
-    cpu0 = time.thread_time()
+    offload.cpu0 = cpu0 = time.thread_time()
+    offload.clock = _clock_of_this_thread()
     offload.started = time.perf_counter()
     try:
         return OffloadWatch._original_run(item)
     finally:
         offload.cpu_s = time.thread_time() - cpu0
         offload.ended = time.perf_counter()
+
+
+def _clock_of_this_thread() -> int | None:
+    try:
+        return time.pthread_getcpuclockid(threading.get_ident())
+    except (AttributeError, OSError):  # not a POSIX system
+        return None
