@@ -255,3 +255,26 @@ def test_a_long_step_the_sampler_never_saw_is_unjudged_not_free(tmp_path):
     assert watch.blocks == []
     assert [(b.place, b.samples, b.wall_ms >= 140) for b in watch.unjudged] == [(None, 0, True)]
     assert watch_one_step(tmp_path, lambda: None, LoopWatch(UserFiles.under([tmp_path]), sample_after_ms=10_000.0)).unjudged == []
+
+
+def test_handed_over_work_is_named_only_when_it_computed_for_most_of_the_stall():
+    """Many threads that each compute a little while the loop waits took turns with it: none of
+    them held the GIL. A piece still running counts the CPU it has used so far."""
+    from fastapi_async_katas.engine.offloads import Offload
+    from fastapi_async_katas.engine.records import Block
+
+    def named(*offloads: Offload) -> str:
+        watch = LoopWatch()
+        watch._offloads.offloads = list(offloads)
+        stall = Block(None, 120.0, 10.0, 1.0, waiting_for_cpu_ms=10.0)  # 100 ms stalled
+        watch._held_by(stall, 1.0, 1.12)
+        return stall.held_by
+
+    turns = [Offload(f"lookup{i}", None, started=1.0 + i / 100, ended=1.01 + i / 100, cpu_s=0.004) for i in range(10)]
+    assert named(*turns) == ""
+    assert named(*turns, Offload("json.dumps", None, started=0.99, ended=1.2, cpu_s=0.09)) == "json.dumps"
+    began = time.thread_time()
+    while time.thread_time() - began < 0.06:
+        pass
+    running = Offload("json.dumps", None, started=0.99, clock=time.pthread_getcpuclockid(threading.get_ident()), cpu0=began - 0.01)
+    assert named(*turns, running) == "json.dumps"
