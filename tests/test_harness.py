@@ -376,6 +376,7 @@ async def test_a_start_that_fails_half_way_is_undone_and_the_next_serve_works(mo
 
 def test_the_hang_signal_never_interrupts_the_plugins_or_asyncios_own_code():
     import asyncio
+    import os
     import types
 
     from fastapi_async_katas.engine import loopwatch
@@ -388,6 +389,17 @@ def test_the_hang_signal_never_interrupts_the_plugins_or_asyncios_own_code():
         watch._raise_hung(0, frame)  # no raise: signalled again later
         assert watch._step.hang_signalled is False
         watch._step.hang_signalled = True
+
+    def called_from(filename: str, caller: object = None) -> object:
+        return types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename=filename), f_back=caller)
+
+    # Code the plugin called: a dataclass's generated `__init__` (in "<string>"), the stdlib.
+    for innermost in ("<string>", os.__file__):
+        watch._raise_hung(0, called_from(innermost, called_from(loopwatch.__file__, sys._getframe())))
+        assert watch._step.hang_signalled is False, innermost
+        watch._step.hang_signalled = True
+    with pytest.raises(loopwatch.LoopHung):  # the stdlib, called by the app's code
+        watch._raise_hung(0, called_from(os.__file__, sys._getframe()))
     with pytest.raises(loopwatch.LoopHung):
         watch._raise_hung(0, sys._getframe())
 

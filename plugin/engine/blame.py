@@ -6,14 +6,16 @@ that turned out long has its copies resolved to a line, which takes file system 
 
 from __future__ import annotations
 
+import asyncio
 import dis
 import gc
+import os
 import sys
 import threading
 from asyncio.base_subprocess import BaseSubprocessTransport
 from types import CodeType, FrameType
 
-from fastapi_async_katas.engine.userfiles import COMPREHENSIONS, Place, UserFiles
+from fastapi_async_katas.engine.userfiles import COMPREHENSIONS, Place, UserFiles, is_plugin_file
 
 # A copy of a stack, innermost frame first: each frame's code and its last instruction.
 Stack = tuple[tuple[CodeType, int], ...]
@@ -127,3 +129,22 @@ def _running_line(stack: Stack, i: int, user_files: UserFiles) -> int:
 def _at_entry(code: CodeType, lasti: int) -> bool:
     raw = code.co_code
     return 0 <= lasti < len(raw) - 1 and raw[lasti] == _RESUME and raw[lasti + 1] == 0
+
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
+
+
+def may_interrupt(frame: FrameType | None, user_files: UserFiles, stop_code: CodeType) -> bool:
+    """Whether an exception raised from a signal handler in `frame` breaks only the app's code:
+    not when asyncio's own code runs, nor anywhere below the plugin's code before the user's
+    (a dataclass's generated `__init__` or the standard library, called by the plugin)."""
+    if frame is not None and frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
+        return False
+    while frame is not None and frame.f_code is not stop_code:
+        filename = frame.f_code.co_filename
+        if filename in user_files:
+            return True
+        if is_plugin_file(filename):
+            return False
+        frame = frame.f_back
+    return True

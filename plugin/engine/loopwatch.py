@@ -27,21 +27,20 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi_async_katas.engine.blame import blamed_place, copy_stack_of, heaviest_chain
+from fastapi_async_katas.engine.blame import blamed_place, copy_stack_of, heaviest_chain, may_interrupt
 from fastapi_async_katas.engine.clocks import ReadyClock
 from fastapi_async_katas.engine.gilwait import GilWait
 from fastapi_async_katas.engine.offloads import OffloadWatch
 from fastapi_async_katas.engine.records import GIL_SHARE, Block, LoopHung
 from fastapi_async_katas.engine.stalls import WakeWatch
 from fastapi_async_katas.engine.steps import Step
-from fastapi_async_katas.engine.userfiles import UserFiles, is_plugin_file
+from fastapi_async_katas.engine.userfiles import UserFiles
 
 # The blamed line must itself account for this share of `block_ms`, so a step that is slow in
 # library code never lands on a user line that merely happened to be running for a moment.
@@ -52,8 +51,6 @@ MAX_INTERVAL_S = 0.05
 
 _original_run = asyncio.events.Handle._run
 _original_start = threading.Thread.start
-# Never interrupted by the hang signal: the plugin's own code, and asyncio's.
-_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _active: dict[int, "LoopWatch"] = {}
 _get_ident = threading.get_ident
 
@@ -246,7 +243,7 @@ class LoopWatch:
         step = self._step
         if step is None or not step.hang_signalled:  # a step that ended meanwhile
             return
-        if frame is not None and (frame.f_code.co_filename.startswith(_ASYNCIO_DIR) or is_plugin_file(frame.f_code.co_filename)):
+        if not may_interrupt(frame, self.user_files, _STEP_CODE):
             # Raised here, it would break the plugin's or asyncio's own state: the sampler
             # signals again at its next sample, when the loop may be in the app's code.
             step.hang_signalled = False
