@@ -36,8 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"katas: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[command][0])
-    return int(module.main(args, prog=f"katas {command}") or 0)
+    try:
+        module = importlib.import_module(COMMANDS[command][0])
+        return int(module.main(args, prog=f"katas {command}") or 0)
+    except KeyboardInterrupt:  # a command that reports what Ctrl-C left it with handles it itself
+        print(f"katas {command}: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

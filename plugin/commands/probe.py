@@ -92,6 +92,9 @@ def main(argv: list[str], prog: str = "katas probe") -> int:
     return 1 if set(findings(result)) & fail_on else 0
 
 
+INTERRUPTED = "interrupted (Ctrl-C) while the app was loading or starting: nothing was measured"
+
+
 @dataclass(frozen=True)
 class _Failure:
     """Nothing was measured: why (said on stderr, and with --json as one object on stdout)."""
@@ -107,8 +110,12 @@ def _run(spec: str, load: Load, settings: Settings, bound_s: float) -> tuple[Pro
         target = load_target(spec)
     except TargetError as exc:
         return _Failure("target", f"error: {exc}", 2)
+    except KeyboardInterrupt:
+        return _Failure("interrupted", INTERRUPTED, 130)
     try:
         return asyncio.run(asyncio.wait_for(probe(target.app, load, settings=settings), bound_s)), target.label
+    except KeyboardInterrupt:  # before the first request: once it is sent, Ctrl-C ends the run with a report
+        return _Failure("interrupted", INTERRUPTED, 130)
     except TimeoutError:
         return _Failure("timeout", PROBE_TIMED_OUT.format(seconds=bound_s), 1)
     except StartupError as exc:
