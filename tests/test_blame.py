@@ -87,14 +87,17 @@ def _sum_size(seconds: float) -> int:
 async def blocks_of(app: FastAPI, *, n: int = 1, tries: int = 2) -> list[tuple[str, int, str, str]]:
     """Fire `n` requests at `/` at once, again (up to `tries` bursts) while none showed a block,
     and return the distinct blocks as (file name, line, function, kind)."""
-    found = []
+    found, unseen = [], []
     async with serve(app, user_files=UserFiles(), settings=SETTINGS) as harness:
         for _ in range(tries):
             run = await harness.fire("GET", "/", n=n)
             run.expect_status(200)
             found += run.blocks
+            unseen += run.unjudged
             if found:
                 break
+    if not found and unseen:  # what a check of blocks reports as inconclusive, never as a pass
+        pytest.skip(f"inconclusive: a step of {unseen[0].wall_ms:.0f} ms that the sampler never saw, on a machine this busy")
     return list(dict.fromkeys((Path(b.place.file).name, b.place.line, b.place.function, b.kind) for b in found))
 
 
@@ -489,6 +492,9 @@ async def test_json_dumps_handed_to_a_thread_that_holds_the_gil_is_a_gil_block_n
         # A dump that itself waits for a CPU computes for less than half of the stall: the engine
         # rightly leaves that stall unnamed, as the machine's and not the GIL's.
         dumps_waited = (others_ready_s() - waited) / (time.perf_counter() - began)
+    if run.timed_out and dumps_waited >= INCONCLUSIVE_SHARE:
+        # The dumps held the GIL while they waited for a CPU, for longer than the requests may take.
+        pytest.skip(f"inconclusive: the dumps waited for a CPU {dumps_waited:.0%} of the time, and a request timed out")
     run.expect_status(200)
     gil = [b for b in run.blocks if b.kind == "gil"]
     others = [(b.as_dict(), b.held_by) for b in run.blocks if b.kind != "gil"]

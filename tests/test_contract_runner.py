@@ -69,3 +69,21 @@ def test_a_variant_only_inconclusive_is_told_from_one_that_failed():
     assert also_wrong.inconclusive and not also_wrong.only_inconclusive
     passed = VariantResult(outcomes={"test_a": "passed"})
     assert not passed.inconclusive and not passed.only_inconclusive
+
+
+BUSY_ON_BIG_MACHINES = """
+import os
+
+from fastapi_async_katas.engine.verdicts import Inconclusive
+
+
+def test_too_busy_to_judge_on_many_cores():
+    if os.cpu_count() > 1:
+        raise Inconclusive("{head} (70% of the time waiting for a CPU); run it again.")
+"""
+
+
+def test_a_pass_on_one_core_and_too_busy_to_judge_on_more_is_no_change_of_verdict(tmp_path):
+    result = run_on_any_machine(variant_of(tmp_path, BUSY_ON_BIG_MACHINES.format(head=INCONCLUSIVE_HEAD)))
+    assert not result.error, result.error
+    assert result.only_inconclusive and result.cores == 2  # what the contract skips as inconclusive
