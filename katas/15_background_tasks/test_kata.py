@@ -144,11 +144,18 @@ async def test_an_order_is_stored_and_confirmed_by_email(kata, katas_db, mail, m
         await expect_emails_accepted(run, mail, mailbox, [order], order_ids)
 
 
-def expect_emails_sent_together(run, mail) -> None:
-    """The shoppers' emails went out together: none of them waited for another's."""
+def expect_emails_sent_together(run, mail, mailbox: Mailbox, order_ids: list[str]) -> None:
+    """The shoppers' emails went out together: none of them waited for another's. Emails whose
+    answers left a moment apart may miss each other at the mail service; one that reached it only
+    an email's time after its own answer had waited for another, as a queue would make it."""
     __tracebackhide__ = True
     peak = mail.peak_between(run.began, time.perf_counter())
-    if peak < SHOPPERS:
+    waited_s = 0.0  # the longest an email took to reach the mail service after its own answer
+    for record, order_id in zip(run.requests, order_ids):
+        accepted = [at for at, _ in mailbox.about(order_id)]
+        if accepted and record.answered is not None:  # it accepts an email one latency after it arrives
+            waited_s = max(waited_s, min(accepted) - MAIL_LATENCY_S - record.answered)
+    if peak <= 1 or (peak < SHOPPERS and waited_s >= MAIL_LATENCY_S):
         accepted = [c.finished for c in mail.calls if c.started >= run.began and c.finished is not None]
         last = max(accepted) - max(r.answered for r in run.requests if r.answered is not None)
         together = "one after another" if peak <= 1 else f"no more than {peak} at a time"
@@ -157,10 +164,12 @@ def expect_emails_sent_together(run, mail) -> None:
             measured=[
                 f"at most {plural(peak, 'email')} in flight at the mail service at once",
                 f"the last email was accepted {last:.2f} s after the last answer; one email takes {MAIL_LATENCY_S:.2f} s",
+                f"one email reached the mail service {waited_s:.2f} s after its own answer",
             ],
             expected=[f"the {SHOPPERS} emails in flight together, each a moment after its own answer, however many shoppers order"],
             extra=mail.call_lines(run.began, time.perf_counter()),
             show_timeline=False,
+            busy_may_explain=True,
         )
 
 
@@ -175,4 +184,4 @@ async def test_the_answer_does_not_wait_for_the_email(kata, katas_db, mail, mail
         await mail.expect_requests_within(run, at_least=SHOPPERS, within_s=MAIL_GRACE_S)
         await expect_emails_accepted(run, mail, mailbox, orders, order_ids)
     run.expect_no_blocks()
-    expect_emails_sent_together(run, mail)
+    expect_emails_sent_together(run, mail, mailbox, order_ids)
