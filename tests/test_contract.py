@@ -76,6 +76,7 @@ def test_the_shipped_kata_fails_for_its_intended_reason(variant):
     assert result.failed(variant.test), f"as shipped, {variant.test} should fail; outcomes: {result.outcomes}"
     output = result.output[variant.test]
     missing = [d for d in variant.diagnosis if d not in output]
+    skip_if_only_too_busy(result, variant, missing)
     assert not missing, f"the failure output lacks {missing}:\n{output}"
 
 
@@ -105,4 +106,12 @@ def test_a_wrong_fix_fails(variant):
     assert failed, f"{variant.name} should fail, but every test passed: {result.outcomes}"
     output = "\n".join(result.output.values())
     missing = [d for d in variant.diagnosis if d not in output]
+    skip_if_only_too_busy(result, variant, missing)
     assert not missing, f"{variant.name} failed, but its output lacks {missing}:\n{output}"
+
+
+def skip_if_only_too_busy(result, variant, missing: list[str]) -> None:
+    """A failure that was only ever "too busy to judge" may stop at an earlier check (a latency)
+    than the one whose diagnosis the contract names: not judged, rather than failed."""
+    if missing and result.only_inconclusive:
+        pytest.skip(f"{variant.name}: {INCONCLUSIVE_HEAD}, in {MOST_RUNS} runs; the diagnosis was not reached")
