@@ -166,3 +166,35 @@ def test_where_nothing_shows_where_a_thread_waits_every_sample_is_its_own(monkey
         assert (gil.measures, gil.in_own_call(), gil.cpu()) == (False, True, 0.0)
     finally:
         gil.close()
+
+
+@needs_the_view
+def test_a_thread_waiting_for_a_cpu_is_not_asleep_on_its_own_account():
+    """A thread can lose its CPU inside a call that returns at once (`time.sleep(0)` on a busy
+    machine) and still be in that call a moment later: it is runnable then, not asleep."""
+    import hashlib
+
+    ready, go, done = threading.Event(), threading.Event(), threading.Event()
+    watched: list[GilWait] = []
+
+    def run() -> None:
+        watched.append(GilWait())
+        ready.set()
+        go.wait()  # asleep
+        while not done.is_set():
+            hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", 20_000)  # computing, without the GIL
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait()
+    time.sleep(0.02)
+    [gil] = watched
+    try:
+        assert not gil._runnable()
+        go.set()
+        time.sleep(0.05)
+        assert any(gil._runnable() for _ in range(100))
+    finally:
+        done.set()
+        thread.join()
+        gil.close()

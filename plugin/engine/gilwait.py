@@ -112,6 +112,7 @@ class GilWait:
             self._read = gil_keeping_reader(256)
             self._usleep = ctypes.PyDLL(None).usleep
             self._fd = os.open("/proc/thread-self/syscall", os.O_RDONLY)
+            self._stat = os.open("/proc/thread-self/stat", os.O_RDONLY)
         except (AttributeError, ImportError, OSError):
             self._fd = None
 
@@ -136,7 +137,13 @@ class GilWait:
         if not self._asleep_on_its_own(self._fd, self._futexes):
             return False
         self._usleep(_MOMENT_US)
-        return self._asleep_on_its_own(self._fd, self._futexes)
+        return self._asleep_on_its_own(self._fd, self._futexes) and not self._runnable()
+
+    def _runnable(self) -> bool:
+        """Whether the thread is not asleep but waiting for a CPU: on a busy machine a thread can
+        lose its CPU inside a call that returns at once (`time.sleep(0)`), and stays in it a while."""
+        fields = self._read(self._stat).rsplit(b")", 1)
+        return len(fields) == 2 and fields[1].split()[:1] == [b"R"]
 
     def _asleep_on_its_own(self, fd: int, futexes: tuple[bytes, int, int]) -> bool:
         fields = self._read(fd).split()
@@ -155,4 +162,5 @@ class GilWait:
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
+            os.close(self._stat)
             self._fd = None
