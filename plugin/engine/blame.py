@@ -136,15 +136,15 @@ _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 
 def may_interrupt(frame: FrameType | None, user_files: UserFiles, stop_code: CodeType) -> bool:
     """Whether an exception raised from a signal handler in `frame` breaks only the app's code:
-    not when asyncio's own code runs, nor anywhere below the plugin's code before the user's
-    (a dataclass's generated `__init__` or the standard library, called by the plugin)."""
-    if frame is not None and frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
-        return False
+    the first of the step's frames, from the innermost out, that is the user's or asyncio's or
+    the plugin's must be the user's. So never in asyncio's or the plugin's own code, nor in code
+    they called (a dataclass's generated `__init__`, the standard library), nor in the frame
+    that runs the step (`stop_code`) itself."""
     while frame is not None and frame.f_code is not stop_code:
         filename = frame.f_code.co_filename
         if filename in user_files:
             return True
-        if is_plugin_file(filename):
+        if filename.startswith(_ASYNCIO_DIR) or is_plugin_file(filename):
             return False
         frame = frame.f_back
-    return True
+    return frame is None  # not inside a step at all: nothing of the loop's to break
