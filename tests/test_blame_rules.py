@@ -257,22 +257,26 @@ def test_a_long_step_the_sampler_never_saw_is_unjudged_not_free(tmp_path):
     assert watch_one_step(tmp_path, lambda: None, LoopWatch(UserFiles.under([tmp_path]), sample_after_ms=10_000.0)).unjudged == []
 
 
-def test_handed_over_work_is_named_only_when_it_computed_for_most_of_the_stall():
+@pytest.mark.skipif(not hasattr(time, "pthread_getcpuclockid"), reason="no per-thread CPU clocks here")
+def test_handed_over_work_is_named_only_when_it_computed_long():
     """Many threads that each compute a little while the loop waits took turns with it: none of
-    them held the GIL. A piece still running counts the CPU it has used so far."""
+    them held the GIL. Work that computed for half the stall, or for a block's length, did. A
+    piece still running counts the CPU it has used so far."""
     from fastapi_async_katas.engine.offloads import Offload
     from fastapi_async_katas.engine.records import Block
 
     def named(*offloads: Offload) -> str:
         watch = LoopWatch()
         watch._offloads.offloads = list(offloads)
-        stall = Block(None, 120.0, 10.0, 1.0, waiting_for_cpu_ms=10.0)  # 100 ms stalled
+        stall = Block(None, 250.0, 10.0, 1.0, waiting_for_cpu_ms=10.0)  # 230 ms stalled
         watch._held_by(stall, 1.0, 1.12)
         return stall.held_by
 
     turns = [Offload(f"lookup{i}", None, started=1.0 + i / 100, ended=1.01 + i / 100, cpu_s=0.004) for i in range(10)]
     assert named(*turns) == ""
     assert named(*turns, Offload("json.dumps", None, started=0.99, ended=1.2, cpu_s=0.09)) == "json.dumps"
+    # Work that took turns with other work as big, each piece still a block's length (50 ms).
+    assert named(*[Offload(f"json.dumps{i}", None, started=1.0, ended=1.2, cpu_s=0.06 - i / 1000) for i in range(4)]) == "json.dumps0"
     began = time.thread_time()
     while time.thread_time() - began < 0.06:
         pass

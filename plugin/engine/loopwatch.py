@@ -222,9 +222,10 @@ class LoopWatch:
     def _held_by(self, block: Block, start: float, end: float) -> None:
         """Name the work another thread ran while the loop waited for the GIL, if it is known."""
         busiest = self._offloads.busiest_between(start, end)
-        # Only work that computed for most of the stall held it: not one of many threads taking turns.
-        stalled_ms = max(block.wall_ms - block.waiting_for_cpu_ms - block.cpu_ms, 0.0)
-        if busiest is not None and busiest.cpu_so_far() * 1000 >= GIL_SHARE * stalled_ms:
+        # Work that computed for half the stall, or a block's length, held the GIL: not one of
+        # many threads that each ran a moment, taking turns with the loop.
+        enough_ms = min(GIL_SHARE * block.stalled_ms, self.block_ms)
+        if busiest is not None and busiest.cpu_so_far() * 1000 >= enough_ms:
             block.held_by, block.held_by_place = busiest.name, busiest.place
             if block.place is None and busiest.place is not None:
                 block.place, block.chain = busiest.place, (busiest.place,)  # no line of the app's ran: the one that handed the work over

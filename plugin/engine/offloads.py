@@ -125,6 +125,7 @@ def _timed_run(item: Any) -> None:
 
 
 def _clock_of_this_thread() -> int | None:
+    """This thread's CPU clock, for others to read while it runs; None where there is none."""
     try:
         return time.pthread_getcpuclockid(threading.get_ident())
     except (AttributeError, OSError):  # not a POSIX system

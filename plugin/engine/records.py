@@ -119,14 +119,20 @@ class Block:
 
     def busy_share(self, limit_ms: float) -> float:
         """The share of its wall time the step waited for a CPU, where that may be what made it a
-        block (it ran under `BUSY_MARGIN` times `limit_ms`); 0 where it could not be."""
-        return self.waiting_for_cpu_ms / self.wall_ms if self.wall_ms and self.ran_ms < BUSY_MARGIN * limit_ms else 0.0
+        block (the rest of it was under `BUSY_MARGIN` times `limit_ms`); 0 where it could not be."""
+        rest_ms = self.wall_ms - self.waiting_for_cpu_ms
+        return self.waiting_for_cpu_ms / self.wall_ms if self.wall_ms and rest_ms < BUSY_MARGIN * limit_ms else 0.0
+
+    @property
+    def stalled_ms(self) -> float:
+        """The wall time the loop thread neither waited for a CPU nor computed itself."""
+        return max(self.wall_ms - self.waiting_for_cpu_ms - self.cpu_ms, 0.0)
 
     @property
     def held_in_one_piece(self) -> bool:
         """Whether the GIL was held elsewhere in one long piece (the sampler itself could not run
         for most of the stall while other threads computed), not taken in turns by many threads."""
-        stalled_ms = max(self.wall_ms - self.waiting_for_cpu_ms - self.cpu_ms, 0.0)
+        stalled_ms = self.stalled_ms
         return self.others_cpu_ms >= GIL_SHARE * stalled_ms and self.longest_gap_ms >= GIL_SHARE * stalled_ms
 
     @property
