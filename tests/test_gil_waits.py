@@ -206,3 +206,17 @@ def test_a_thread_waiting_for_a_cpu_is_not_asleep_on_its_own_account():
         done.set()
         thread.join()
         gil.close()
+
+
+def test_a_call_of_its_own_counts_only_while_the_thread_is_not_runnable(monkeypatch):
+    gil = GilWait()
+    try:
+        if not gil.measures:
+            pytest.skip("this system does not show where a thread waits")
+        monkeypatch.setattr(gil, "_asleep_on_its_own", lambda fd, futexes: True)
+        monkeypatch.setattr(gil, "_runnable", lambda: False)
+        assert gil.in_own_call()
+        monkeypatch.setattr(gil, "_runnable", lambda: True)
+        assert not gil.in_own_call()
+    finally:
+        gil.close()

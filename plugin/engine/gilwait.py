@@ -111,8 +111,12 @@ class GilWait:
             self._clock = time.pthread_getcpuclockid(threading.get_ident())
             self._read = gil_keeping_reader(256)
             self._usleep = ctypes.PyDLL(None).usleep
-            self._fd = os.open("/proc/thread-self/syscall", os.O_RDONLY)
             self._stat = os.open("/proc/thread-self/stat", os.O_RDONLY)
+            try:
+                self._fd = os.open("/proc/thread-self/syscall", os.O_RDONLY)
+            except OSError:
+                os.close(self._stat)
+                raise
         except (AttributeError, ImportError, OSError):
             self._fd = None
 
