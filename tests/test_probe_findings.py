@@ -280,6 +280,8 @@ def test_ctrl_c_while_the_app_loads_says_nothing_was_measured_without_a_tracebac
         deadline = time.monotonic() + 60
         while not (tmp_path / "loading").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
+        if not (tmp_path / "loading").exists():
+            pytest.skip("inconclusive: the probe did not reach the app's import within 60 s, on a machine this busy")
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:

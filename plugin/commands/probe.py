@@ -92,7 +92,9 @@ def main(argv: list[str], prog: str = "katas probe") -> int:
     return 1 if set(findings(result)) & fail_on else 0
 
 
-INTERRUPTED = "interrupted (Ctrl-C) while the app was loading or starting: nothing was measured"
+INTERRUPTED = "interrupted (Ctrl-C) while the app was loading: nothing was measured"
+# A first Ctrl-C once the probe runs ends the requests and reports; this is a second one.
+INTERRUPTED_AGAIN = "interrupted (Ctrl-C) again: the probe stopped before it could report what it measured"
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,8 @@ def _run(spec: str, load: Load, settings: Settings, bound_s: float) -> tuple[Pro
         return _Failure("interrupted", INTERRUPTED, 130)
     try:
         return asyncio.run(asyncio.wait_for(probe(target.app, load, settings=settings), bound_s)), target.label
-    except KeyboardInterrupt:  # before the first request: once it is sent, Ctrl-C ends the run with a report
-        return _Failure("interrupted", INTERRUPTED, 130)
+    except KeyboardInterrupt:
+        return _Failure("interrupted", INTERRUPTED_AGAIN, 130)
     except TimeoutError:
         return _Failure("timeout", PROBE_TIMED_OUT.format(seconds=bound_s), 1)
     except StartupError as exc:

@@ -47,7 +47,7 @@ def findings(result: ProbeResult) -> list[str]:
 def error_json(target: str, kind: str, message: str, place: Place | None = None) -> dict[str, Any]:
     """What `--json` prints when there is nothing measured: the target could not be loaded
     (`target`), the app could not start (`startup`), the probe ran out of time (`timeout`), or
-    Ctrl-C came before the first request (`interrupted`)."""
+    Ctrl-C came while the app loaded, or twice (`interrupted`)."""
     return {"format": FORMAT, "target": target, "error": {"kind": kind, "message": message, **place_json(place)}}
 
 
