@@ -161,10 +161,8 @@ def run_on_any_machine(variant: Variant) -> VariantResult:
         return few
     for cores in MORE_CORES:
         more = run_once_more_if_inconclusive(variant, cores)
-        judged = [r for r in (few, more) if not r.only_inconclusive]
-        if len(judged) < 2 and not any("failed" in r.outcomes.values() for r in judged):
-            # Passed on one machine size, too busy to judge on the other: not a change of verdict.
-            return few if few.only_inconclusive else more
+        if more.only_inconclusive and "failed" not in few.outcomes.values():
+            continue  # passed on one core, too busy to judge on this many: no verdict to compare
         if few.outcomes != more.outcomes:
             failed = more if "failed" in more.outcomes.values() else few
             few.error = (

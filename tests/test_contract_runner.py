@@ -86,4 +86,5 @@ def test_too_busy_to_judge_on_many_cores():
 def test_a_pass_on_one_core_and_too_busy_to_judge_on_more_is_no_change_of_verdict(tmp_path):
     result = run_on_any_machine(variant_of(tmp_path, BUSY_ON_BIG_MACHINES.format(head=INCONCLUSIVE_HEAD)))
     assert not result.error, result.error
-    assert result.only_inconclusive and result.cores == 2  # what the contract skips as inconclusive
+    # The one-core verdict stands, whatever it is: a wrong fix that passed there is still caught.
+    assert result.outcomes == {"test_too_busy_to_judge_on_many_cores": "passed"} and result.cores == 1
