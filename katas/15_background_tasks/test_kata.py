@@ -146,8 +146,9 @@ async def test_an_order_is_stored_and_confirmed_by_email(kata, katas_db, mail, m
 
 def expect_emails_sent_together(run, mail, mailbox: Mailbox, order_ids: list[str]) -> None:
     """The shoppers' emails went out together: none of them waited for another's. Emails whose
-    answers left a moment apart may miss each other at the mail service; one that reached it only
-    an email's time after its own answer had waited for another, as a queue would make it."""
+    answers left a moment apart may miss each other at the mail service; one that reached it two
+    thirds of an email's time after its own answer had waited for another, as a queue makes it
+    (an email sent as soon as its answer is out reaches the mail service in about 0.1 s)."""
     __tracebackhide__ = True
     peak = mail.peak_between(run.began, time.perf_counter())
     waited_s = 0.0  # the longest an email took to reach the mail service after its own answer
@@ -155,7 +156,7 @@ def expect_emails_sent_together(run, mail, mailbox: Mailbox, order_ids: list[str
         accepted = [at for at, _ in mailbox.about(order_id)]
         if accepted and record.answered is not None:  # it accepts an email one latency after it arrives
             waited_s = max(waited_s, min(accepted) - MAIL_LATENCY_S - record.answered)
-    if peak <= 1 or (peak < SHOPPERS and waited_s >= MAIL_LATENCY_S):
+    if peak <= 1 or (peak < SHOPPERS and waited_s >= 2 * MAIL_LATENCY_S / 3):
         accepted = [c.finished for c in mail.calls if c.started >= run.began and c.finished is not None]
         last = max(accepted) - max(r.answered for r in run.requests if r.answered is not None)
         together = "one after another" if peak <= 1 else f"no more than {peak} at a time"
@@ -164,7 +165,7 @@ def expect_emails_sent_together(run, mail, mailbox: Mailbox, order_ids: list[str
             measured=[
                 f"at most {plural(peak, 'email')} in flight at the mail service at once",
                 f"the last email was accepted {last:.2f} s after the last answer; one email takes {MAIL_LATENCY_S:.2f} s",
-                f"one email reached the mail service {waited_s:.2f} s after its own answer",
+                f"the latest email reached the mail service {waited_s:.2f} s after its own answer",
             ],
             expected=[f"the {SHOPPERS} emails in flight together, each a moment after its own answer, however many shoppers order"],
             extra=mail.call_lines(run.began, time.perf_counter()),
