@@ -135,7 +135,7 @@ def test_time_spent_waiting_for_the_gil_is_called_out_and_the_kind_is_the_lines_
 
 def test_a_step_no_line_is_blamed_for_that_mostly_waited_for_the_gil_is_of_kind_gil():
     assert Block(None, 300, 10, 0.0, waiting_for_gil_ms=250, gil_measured=True).kind == "gil"
-    assert Block(None, 300, 10, 0.0, waiting_for_gil_ms=100, gil_measured=True).kind == "io"
+    assert Block(None, 300, 10, 0.0, waiting_for_gil_ms=100, gil_measured=True, waiting_own_ms=180).kind == "io"
 
 
 def test_the_sampler_starved_tells_of_a_gil_wait_only_where_gil_waits_are_not_measured():
@@ -143,7 +143,7 @@ def test_the_sampler_starved_tells_of_a_gil_wait_only_where_gil_waits_are_not_me
     the loop may have slept on its own account while other threads computed."""
     starved = dict(others_cpu_ms=250, longest_gap_ms=200)
     assert Block(PLACE_ANY, 300, 10, 0.0, **starved).kind == "gil"
-    assert Block(PLACE_ANY, 300, 10, 0.0, **starved, gil_measured=True).kind == "io"
+    assert Block(PLACE_ANY, 300, 10, 0.0, **starved, gil_measured=True, waiting_own_ms=280).kind == "io"
 
 
 PLACE_ANY = Place("/app.py", 1, "route")

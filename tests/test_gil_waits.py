@@ -220,3 +220,16 @@ def test_a_call_of_its_own_counts_only_while_the_thread_is_not_runnable(monkeypa
         assert not gil.in_own_call()
     finally:
         gil.close()
+
+
+def test_a_blocks_kind_is_told_from_what_its_samples_saw_where_gil_waits_are_measured():
+    """150 ms of computing beside threads running Python, its GIL waits undercounted on a busy
+    machine: not a wait on I/O, since no sample found the thread in a call of its own."""
+    from fastapi_async_katas.engine.explaining import group_kind
+    from fastapi_async_katas.engine.records import Block
+
+    computing = Block(None, 700.0, 150.0, 0.0, samples=20, waiting_for_gil_ms=200.0, gil_measured=True, waiting_own_ms=0.0)
+    sleeping = Block(None, 700.0, 20.0, 0.0, samples=20, waiting_for_gil_ms=200.0, gil_measured=True, waiting_own_ms=450.0)
+    unmeasured = Block(None, 700.0, 150.0, 0.0, samples=20)
+    assert [computing.kind, sleeping.kind, unmeasured.kind] == ["cpu", "io", "io"]
+    assert [group_kind([computing]), group_kind([sleeping]), group_kind([computing, sleeping])] == ["cpu", "io", "io"]

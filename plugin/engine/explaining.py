@@ -161,7 +161,11 @@ def group_kind(group: Sequence[Block]) -> str:
     kinds = [b.kind for b in group]
     if kinds.count("gil") * 2 > len(kinds):
         return "gil"
-    return "cpu" if running and cpu >= CPU_SHARE * running else "io"
+    if running and cpu >= CPU_SHARE * running:
+        return "cpu"
+    if all(b.gil_measured for b in group):  # as `Block.kind`: what the samples saw
+        return "io" if sum(b.waiting_own_ms for b in group) >= cpu else "cpu"
+    return "io"
 
 
 def _one_place(

@@ -204,7 +204,8 @@ class LoopWatch:
         gap_s = step.longest_gap_s if step.samples else end - step.started - self.sample_after_ms / 1000
         block = Block(chain[-1] if blamed else None, wall_ms, cpu_ms, step.started, step.samples,
                       min(waiting_ms, wall_ms), chain if blamed else (), others_ms, gap_s * 1000,
-                      waiting_for_gil_ms=step.gil_s * 1000, gil_measured=bool(step.samples) and self._gil is not None and self._gil.measures)
+                      waiting_for_gil_ms=step.gil_s * 1000, gil_measured=bool(step.samples) and self._gil is not None and self._gil.measures,
+                      waiting_own_ms=step.own_s * 1000)
         # Read at the end: a request's first step sets the variable while it runs.
         served = step.context.get(self.request_var, None) if step.context is not None else None
         block.request = getattr(served, "index", None)

@@ -111,6 +111,8 @@ class Block:
     # and whether that was measured (a step the sampler saw, where `engine.gilwait` can see) or not.
     waiting_for_gil_ms: float = 0.0
     gil_measured: bool = False
+    # The part the samples found the thread asleep in a call of its own (I/O, a sleep, a lock).
+    waiting_own_ms: float = 0.0
 
     @property
     def ran_ms(self) -> float:
@@ -151,7 +153,9 @@ class Block:
         if self.cpu_ms >= CPU_SHARE_FOR_CPU_KIND * running_ms:
             return "cpu"
         if self.gil_measured:
-            return "io"
+            # What the samples saw: a wait in calls of its own, or not (a GIL wait that the
+            # thread's wake-ups could not tell apart, on a busy machine, is not I/O).
+            return "io" if self.waiting_own_ms >= self.cpu_ms else "cpu"
         return "gil" if self.held_in_one_piece else "io"
 
     def as_dict(self) -> dict[str, Any]:

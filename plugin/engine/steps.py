@@ -27,6 +27,8 @@ class Step:
     held_last = 0.0
     # Seconds the thread was held off the GIL by other threads (see `engine.gilwait`).
     gil_s = 0.0
+    # Seconds credited from samples that found the thread asleep in a call of its own.
+    own_s = 0.0
     cpu_last: float | None = None
     hang_signalled = False
     samples = 0
@@ -57,7 +59,9 @@ class Step:
         lost = (ready - self.ready_last) + (self.gc_s - self.gc_last) + (self.held_s - self.held_last) + (self.starting_s - self.starting_last)
         self.last, self.ready_last, self.gc_last, self.held_last, self.starting_last = now, ready, self.gc_s, self.held_s, self.starting_s
         weight = max(since - lost, 0.0)
-        if not in_own_call:
+        if in_own_call:
+            self.own_s += weight
+        else:
             ran = max(cpu - (self.cpu_last if self.cpu_last is not None else self.cpu0), 0.0)
             rest = max(weight - ran, 0.0)
             gil = min(rest, (max(runs - self.runs_last, 0) + 1) * sys.getswitchinterval()) if runs else rest
