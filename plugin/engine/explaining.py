@@ -11,7 +11,7 @@ from fastapi_async_katas.engine.awaits import Unawaited
 from fastapi_async_katas.engine.exits import TRIED_TO_EXIT, AppExited
 from fastapi_async_katas.engine.loopwatch import Block
 from fastapi_async_katas.engine.misconceptions import about_a_block
-from fastapi_async_katas.engine.records import RequestRecord
+from fastapi_async_katas.engine.records import RequestRecord, kind_seen_by_samples
 from fastapi_async_katas.engine.remedies import remedy_for
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
@@ -163,8 +163,8 @@ def group_kind(group: Sequence[Block]) -> str:
         return "gil"
     if running and cpu >= CPU_SHARE * running:
         return "cpu"
-    if all(b.gil_measured for b in group):  # as `Block.kind`: what the samples saw
-        return "io" if sum(b.waiting_own_ms for b in group) >= cpu else "cpu"
+    if all(b.gil_measured for b in group):
+        return kind_seen_by_samples(sum(b.waiting_own_ms for b in group), cpu)
     return "io"
 
 

@@ -80,6 +80,13 @@ class LoopHung(BaseException):
     """Raised inside the loop thread when a step has run past the hang limit or the deadline."""
 
 
+def kind_seen_by_samples(waiting_own_ms: float, cpu_ms: float) -> str:
+    """Where GIL waits are measured, of time not clearly computing: a wait (`io`) only as far
+    as samples found the thread asleep in calls of its own. A GIL wait that the thread's
+    wake-ups could not tell apart, on a busy machine, is not I/O."""
+    return "io" if waiting_own_ms >= cpu_ms else "cpu"
+
+
 @dataclass
 class Block:
     """One loop step that ran longer than the threshold, and the user line it is blamed on.
@@ -145,17 +152,15 @@ class Block:
         on a line of the app's own. Where GIL waits cannot be measured, a long stretch in which
         the sampler could not run while other threads computed tells of one instead."""
         running_ms = self.ran_ms
-        stalled_ms = max(running_ms - self.cpu_ms, 0.0)
+        not_computing_ms = max(running_ms - self.cpu_ms, 0.0)
         # A line of the app's own blamed for its own time is told by that time: what it did.
         own_line = self.place is not None and not self.held_by
-        if not own_line and self.waiting_for_gil_ms > max(self.cpu_ms, stalled_ms):
+        if not own_line and self.waiting_for_gil_ms > max(self.cpu_ms, not_computing_ms):
             return "gil"
         if self.cpu_ms >= CPU_SHARE_FOR_CPU_KIND * running_ms:
             return "cpu"
         if self.gil_measured:
-            # What the samples saw: a wait in calls of its own, or not (a GIL wait that the
-            # thread's wake-ups could not tell apart, on a busy machine, is not I/O).
-            return "io" if self.waiting_own_ms >= self.cpu_ms else "cpu"
+            return kind_seen_by_samples(self.waiting_own_ms, self.cpu_ms)
         return "gil" if self.held_in_one_piece else "io"
 
     def as_dict(self) -> dict[str, Any]:
