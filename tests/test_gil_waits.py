@@ -20,6 +20,7 @@ from test_blame_rules import user_module, watch_one_step
 from fastapi_async_katas.engine import gilwait
 from fastapi_async_katas.engine.clocks import ReadyClock
 from fastapi_async_katas.engine.gilwait import GilWait, gil_futexes
+from fastapi_async_katas.engine.loopwatch import LoopWatch
 
 USER_CODE = """
 import time
@@ -60,15 +61,29 @@ def threads_running_python(count: int = 4) -> Iterator[None]:
             thread.join()
 
 
-def timed(walls: list[float], work, waits: list[float] | None = None) -> None:
-    """Run `work`, noting its wall time, and (in `waits`) how long this thread waited for a CPU."""
+def step_beside_threads(tmp_path, work) -> tuple[LoopWatch, float, float]:
+    """Watch one loop step that runs `work` beside four threads running Python. Return the
+    watch, the step's wall time, and how long the loop thread waited for a CPU meanwhile."""
     clock = ReadyClock()
-    began, ready = time.perf_counter(), clock.read()
-    work()
-    walls.append(time.perf_counter() - began)
-    if waits is not None:
-        waits.append(clock.read() - ready)
-    clock.close()
+    timed: list[float] = []
+
+    def step() -> None:
+        began, ready = time.perf_counter(), clock.read()
+        work()
+        timed.extend((time.perf_counter() - began, clock.read() - ready))
+
+    try:
+        with threads_running_python():
+            watch = watch_one_step(tmp_path, step)
+    finally:
+        clock.close()
+    wall, waited = timed
+    return watch, wall, waited
+
+
+def skip_if_it_waited_for_a_cpu(wall: float, waited: float) -> None:
+    if waited >= 0.2 * wall:
+        pytest.skip(f"inconclusive: the loop thread waited {waited * 1000:.0f} ms of {wall * 1000:.0f} ms for a CPU")
 
 
 @needs_the_view
@@ -77,14 +92,10 @@ def test_a_line_held_off_the_gil_by_other_threads_is_not_the_users_block(tmp_pat
     the GIL 20 times meanwhile; beside four threads running Python, getting it back each time
     makes its step last well over 100 ms. That is not a block of the user's."""
     user = user_module(tmp_path, USER_CODE)
-    walls: list[float] = []
-    waits: list[float] = []
-    with threads_running_python():
-        watch = watch_one_step(tmp_path, lambda: timed(walls, lambda: user.compute_in_turns(0.015, 20), waits))
-    if waits[0] >= 0.2 * walls[0]:
-        pytest.skip(f"inconclusive: the loop thread waited {waits[0] * 1000:.0f} ms of {walls[0] * 1000:.0f} ms for a CPU")
-    if walls[0] < 0.1:
-        pytest.skip(f"inconclusive: the step took only {walls[0] * 1000:.0f} ms, not held off the GIL for long")
+    watch, wall, waited = step_beside_threads(tmp_path, lambda: user.compute_in_turns(0.015, 20))
+    skip_if_it_waited_for_a_cpu(wall, waited)
+    if wall < 0.1:
+        pytest.skip(f"inconclusive: the step took only {wall * 1000:.0f} ms, not held off the GIL for long")
     assert watch.blocks == []
 
 
@@ -93,14 +104,10 @@ def test_a_line_that_computes_long_beside_other_threads_is_blamed_for_what_it_co
     """The other side: 150 ms of the user's own computing is a block, of kind `cpu`, however long
     the other threads held it off the GIL as well; that wait is told apart."""
     user = user_module(tmp_path, USER_CODE)
-    walls: list[float] = []
-    waits: list[float] = []
-    with threads_running_python():
-        watch = watch_one_step(tmp_path, lambda: timed(walls, lambda: user.compute(0.15), waits))
+    watch, wall, waited = step_beside_threads(tmp_path, lambda: user.compute(0.15))
     [block] = watch.blocks
-    if block.kind != "cpu" and waits[0] >= 0.2 * walls[0]:
-        # Told from the thread's wake-ups: a thread that waits for a CPU as well wakes less often.
-        pytest.skip(f"inconclusive: the loop thread waited {waits[0] * 1000:.0f} ms of {walls[0] * 1000:.0f} ms for a CPU")
+    if block.kind != "cpu":  # told from the thread's wake-ups: one that waits for a CPU as well wakes less often
+        skip_if_it_waited_for_a_cpu(wall, waited)
     assert (block.place.line, block.kind) == (6, "cpu")
     assert block.cpu_ms >= 140
     assert block.waiting_for_gil_ms > 0
@@ -112,14 +119,11 @@ def test_a_line_that_waits_on_its_own_beside_other_threads_is_blamed_as_waiting(
     """A sleep (or I/O, or a lock) is the line's own wait, threads running Python or not. (Only
     the GIL wait after it, and the part of the sleep since the sampler last looked, are not.)"""
     user = user_module(tmp_path, USER_CODE)
-    walls: list[float] = []
-    waits: list[float] = []
-    with threads_running_python():
-        watch = watch_one_step(tmp_path, lambda: timed(walls, lambda: user.wait(0.15), waits))
-    if not watch.blocks and waits[0] >= 0.2 * walls[0]:
+    watch, wall, waited = step_beside_threads(tmp_path, lambda: user.wait(0.15))
+    if not watch.blocks:
         # The sampler, held off by the threads and the busy CPUs, looked only once the sleep was
         # over and the thread had long waited for the GIL: the share that was the sleep is a guess.
-        pytest.skip(f"inconclusive: the loop thread waited {waits[0] * 1000:.0f} ms of {walls[0] * 1000:.0f} ms for a CPU")
+        skip_if_it_waited_for_a_cpu(wall, waited)
     [block] = watch.blocks
     assert (block.place.line, block.kind) == (10, "io")
 
