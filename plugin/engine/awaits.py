@@ -29,6 +29,18 @@ from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
 _ORIGIN_DEPTH = 32
 _NEVER_AWAITED = "was never awaited"
+# Set by `keep_frozen()`: this process froze its objects for good.
+_kept_frozen = False
+
+
+def keep_frozen() -> None:
+    """Say that this process froze its objects (`gc.freeze()`) to keep them frozen to its end.
+
+    A catcher then leaves them frozen on exit without counting them first: `gc.get_freeze_count()`
+    walks every frozen object, tens of milliseconds in a process that froze a whole test run.
+    """
+    global _kept_frozen
+    _kept_frozen = True
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ class UnawaitedCatcher:
         self._records = self._catch.__enter__()
         warnings.filterwarnings("always", message="coroutine .* was never awaited")
         # A process that froze objects itself keeps them frozen: unfreezing is all or nothing.
-        self._unfreeze = gc.get_freeze_count() == 0
+        self._unfreeze = not _kept_frozen and gc.get_freeze_count() == 0
         gc.freeze()
         return self
 

@@ -29,6 +29,8 @@ from typing import Any
 
 import pytest
 
+from fastapi_async_katas.engine.awaits import keep_frozen
+
 WORKERS_PER_CORE = 4
 MOST_WORKERS = 8
 _GC_OFF = pytest.StashKey[bool]()
@@ -110,6 +112,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         # is gone, it is frozen, and no full collection during the tests walks it again.
         gc.collect()
         gc.freeze()
+        keep_frozen()
 
 
 @pytest.hookimpl(trylast=True)
