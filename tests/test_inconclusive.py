@@ -1,5 +1,6 @@
 """On a machine too busy to judge, a check that load alone can fail says "inconclusive", never a
-pass; a check of what the app answered fails as usual. `pytest --solutions` tries such a test twice."""
+pass; a check of what the app answered fails as usual. `pytest --solutions` tries such a test up to
+three times."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi_async_katas.engine.clocks import BusyClock
 from fastapi_async_katas.engine.judging import INCONCLUSIVE, INCONCLUSIVE_SHARE, Inconclusive, KataFailure, Run
 from fastapi_async_katas.engine.records import Block, RequestRecord
 from fastapi_async_katas.engine.verdicts import UNJUDGED
+from fastapi_async_katas.pytest_plugin import inconclusive
 
 
 def slow_run(*, busy_share: float) -> Run:
@@ -41,7 +43,7 @@ def test_wrong_data_is_a_failure_however_busy_the_machine():
     assert not isinstance(failure.value, Inconclusive)
 
 
-FLAKY_ONCE = """
+FLAKY = """
 from pathlib import Path
 
 from fastapi_async_katas.engine.judging import Inconclusive
@@ -51,22 +53,39 @@ def test_ping_answers_pong():
     tries = Path("tries.txt")
     count = int(tries.read_text()) + 1 if tries.exists() else 1
     tries.write_text(str(count))
-    if count == 1:
+    if count <= {inconclusive}:
         raise Inconclusive("inconclusive: this machine was too busy to judge (90% of the time waiting for a CPU); run it again.")
 """
 
 
-@pytest.fixture
-def course(pytester: pytest.Pytester) -> pytest.Pytester:
+def course_inconclusive(pytester: pytest.Pytester, times: int) -> pytest.Pytester:
+    """A course whose one test is inconclusive the first `times` times it runs."""
     make_course(pytester)
-    (pytester.path / "katas" / "01_alpha" / "test_kata.py").write_text(textwrap.dedent(FLAKY_ONCE))
+    (pytester.path / "katas" / "01_alpha" / "test_kata.py").write_text(textwrap.dedent(FLAKY.format(inconclusive=times)))
     return pytester
 
 
-def test_solutions_tries_an_inconclusive_test_once_more_and_reports_the_second_try(course):
-    result = course.runpytest("--solutions", "katas/01", "-p", "no:xdist")
+@pytest.fixture
+def course(pytester: pytest.Pytester) -> pytest.Pytester:
+    return course_inconclusive(pytester, 1)
+
+
+@pytest.mark.parametrize("times", [1, 2])
+def test_solutions_tries_an_inconclusive_test_again_and_reports_the_try_that_judged(pytester, monkeypatch, times):
+    monkeypatch.setattr(inconclusive, "PAUSE_S", 0.0)
+    course = course_inconclusive(pytester, times)
+    result = course.runpytest_inprocess("--solutions", "katas/01", "-p", "no:xdist")
     result.assert_outcomes(passed=1)
-    assert (course.path / "tries.txt").read_text() == "2"
+    assert (course.path / "tries.txt").read_text() == str(times + 1)
+
+
+def test_solutions_reports_a_test_inconclusive_in_every_try_as_failed(pytester, monkeypatch):
+    monkeypatch.setattr(inconclusive, "PAUSE_S", 0.0)
+    course = course_inconclusive(pytester, inconclusive.MOST_TRIES)
+    result = course.runpytest_inprocess("--solutions", "katas/01", "-p", "no:xdist")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["inconclusive: this machine was too busy to judge*"])
+    assert (course.path / "tries.txt").read_text() == str(inconclusive.MOST_TRIES)
 
 
 def test_a_learners_run_reports_an_inconclusive_verdict_as_it_is(course):
