@@ -155,7 +155,8 @@ def run_once_more_if_inconclusive(variant: Variant, cores: int) -> VariantResult
 
 def run_on_any_machine(variant: Variant) -> VariantResult:
     """Run a variant as on a one-core machine, and, if anything asked how many cores there are,
-    again as on a two-core and a 64-core one: the verdict must not change with the machine's size."""
+    again as on a two-core and a 64-core one: the verdict must not change with the machine's size.
+    A core count where the machine stayed too busy to judge, beside one that passed, is left out."""
     few = run_once_more_if_inconclusive(variant, FEWEST_CORES)
     if not few.asked_for_cores:
         return few
@@ -163,6 +164,9 @@ def run_on_any_machine(variant: Variant) -> VariantResult:
         more = run_once_more_if_inconclusive(variant, cores)
         if more.only_inconclusive and "failed" not in few.outcomes.values():
             continue  # passed on one core, too busy to judge on this many: no verdict to compare
+        if few.only_inconclusive and "failed" not in more.outcomes.values():
+            few = more  # too busy to judge on one core, passed on this many: the verdict to compare with
+            continue
         if few.outcomes != more.outcomes:
             failed = more if "failed" in more.outcomes.values() else few
             few.error = (

@@ -88,3 +88,22 @@ def test_a_pass_on_one_core_and_too_busy_to_judge_on_more_is_no_change_of_verdic
     assert not result.error, result.error
     # The one-core verdict stands, whatever it is: a wrong fix that passed there is still caught.
     assert result.outcomes == {"test_too_busy_to_judge_on_many_cores": "passed"} and result.cores == 1
+
+
+BUSY_ON_ONE_CORE = """
+import os
+
+from fastapi_async_katas.engine.verdicts import Inconclusive
+
+
+def test_too_busy_to_judge_on_one_core():
+    if os.cpu_count() == 1:
+        raise Inconclusive("{head} (70% of the time waiting for a CPU); run it again.")
+"""
+
+
+def test_too_busy_to_judge_on_one_core_and_a_pass_on_more_is_no_change_of_verdict(tmp_path):
+    result = run_on_any_machine(variant_of(tmp_path, BUSY_ON_ONE_CORE.format(head=INCONCLUSIVE_HEAD)))
+    assert not result.error, result.error
+    # The first judged verdict stands, and the bigger machine is compared with it.
+    assert result.outcomes == {"test_too_busy_to_judge_on_one_core": "passed"} and result.cores == 2
