@@ -203,6 +203,24 @@ async def wait_for_the_payment(never: asyncio.Event) -> None:
     await never.wait()
 
 
+async def test_giving_up_does_not_count_the_time_the_loop_waited_for_a_cpu():
+    app = FastAPI()
+    never = asyncio.Event()
+
+    @app.get("/")
+    async def root():
+        await never.wait()
+
+    async with serve(app, user_files=HERE) as harness:
+        quiet = await harness.fire_many([("GET", "/", None)] * 2, give_up_s=0.2)
+        began = time.perf_counter()
+        harness.watch.cpu_wait_s = lambda: (time.perf_counter() - began) / 2  # half of each second lost to a busy machine
+        busy = await harness.fire_many([("GET", "/", None)] * 2, give_up_s=0.2)
+    assert quiet.stopped and len(quiet.timed_out) == 2  # given up, not stopped by the 5 s deadline
+    # Stopped 0.2 s of the machine's own time in: 0.4 s, half of it waiting for a CPU.
+    assert busy.stopped and busy.ended - busy.began >= 0.39
+
+
 async def test_a_request_that_never_finishes_is_located_at_the_innermost_line_that_waits():
     app = FastAPI()
     never = asyncio.Event()

@@ -89,6 +89,7 @@ class Harness:
         at: Sequence[float] | None = None,
         on_answer: OnAnswer | None = None,
         stop: asyncio.Event | None = None,
+        give_up_s: float | None = None,
     ) -> Run:
         """Send several requests, each `(method, path, json_body)` or `(method, path, json_body,
         headers)`, concurrently; a request's own headers go over the shared `headers`.
@@ -99,7 +100,9 @@ class Harness:
         app left for after the response (a database read there shows what was stored in time).
         When `stop` is set, the run ends there: requests not yet sent are left out (counted in
         `Run.left_out`), and those still unanswered are cancelled and marked `timed_out`, with
-        the line each waited at, as at the deadline.
+        the line each waited at, as at the deadline. `give_up_s` sets such a stop that many
+        seconds in, not counting the time the loop waited for a CPU: a busy machine gets the time
+        it took away, up to the deadline.
         """
         records = [RequestRecord(i + 1, request[0].upper(), request[1]) for i, request in enumerate(requests)]
         delays = list(at) if at is not None else [i * stagger_s for i in range(len(requests))]
@@ -112,7 +115,14 @@ class Harness:
             tasks.append(asyncio.create_task(self._send(record, request[2], own or None, params, begin, delay, on_answer)))
         deadline = self.settings.request_timeout_s + max(delays, default=0.0)
         self.watch.deadline = begin + deadline  # past it, a stuck step is interrupted at once
-        done, pending = await _wait_all(tasks, deadline, stop)
+        if give_up_s is not None:
+            stop = stop or asyncio.Event()
+            giving_up = asyncio.create_task(self._give_up(stop, begin + give_up_s, waited_for_cpu))
+        try:
+            done, pending = await _wait_all(tasks, deadline, stop)
+        finally:
+            if give_up_s is not None:
+                giving_up.cancel()
         stopped = bool(pending) and stop is not None and stop.is_set()
         unsent = {task for task in pending if records[tasks.index(task)].fired is None} if stopped else set()
         if unsent:  # stopped before their time to be sent: not part of what was measured
@@ -209,6 +219,12 @@ class Harness:
         self.unawaited.settle()
         transport = httpx.ASGITransport(app=recording(self.app, lambda: self._lifespan.state), raise_app_exceptions=False)
         self.client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=None)
+
+    async def _give_up(self, stop: asyncio.Event, at: float, waited_for_cpu: float) -> None:
+        """Set `stop` at `at`, later by each second the loop has waited for a CPU since."""
+        while (left := at + self.watch.cpu_wait_s() - waited_for_cpu - time.perf_counter()) > 0:
+            await asyncio.sleep(left)
+        stop.set()
 
     async def _stop(self) -> None:
         """Undo whatever `_start` did, however far it got (a failed start included)."""
