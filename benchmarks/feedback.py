@@ -3,6 +3,8 @@
 Three commands run in turn, for a few rounds, in one run:
 
 - **bare**: pytest on one trivial test in an empty folder, which is what pytest itself costs here;
+- **fastapi**: the same test in a file that imports FastAPI, which every kata's app does: what is
+  left of a kata's run above it is the kata's own work and waits, and the harness's;
 - **solved**: `pytest --solutions katas/01_blocking_db`, a solved kata;
 - **failing**: kata 01 as shipped (`--kata-app=` its own app.py, so no progress is kept).
 
@@ -65,9 +67,13 @@ def main() -> None:
         bare_dir = Path(scratch) / "bare"
         bare_dir.mkdir()
         (bare_dir / "test_one.py").write_text("def test_one():\n    pass\n")
+        fastapi_dir = Path(scratch) / "fastapi"
+        fastapi_dir.mkdir()
+        (fastapi_dir / "test_one.py").write_text("import fastapi\n\n\ndef test_one():\n    pass\n")
         report = Path(scratch) / "failing.json"
         commands = {
             "bare": (pytest + ["test_one.py"], bare_dir),
+            "fastapi": (pytest + ["test_one.py"], fastapi_dir),
             "solved": (pytest + ["--solutions", kata], ROOT),
             "failing": (pytest + [kata, f"--kata-app={ROOT / kata / 'app.py'}", f"--kata-report={report}"], ROOT),
         }
@@ -96,6 +102,8 @@ def main() -> None:
     failing = (wall["failing"] - wait) / wall["bare"]
     print(f"solved:  {solved:.2f}x a bare run (wall), {cpu['solved'] / cpu['bare']:.2f}x (cpu); aim at most {SOLVED_AIM}x")
     print(f"failing: {wait:.2f} s of the kata's own waits, plus {failing:.2f}x a bare run; aim at most {FAILING_AIM}x")
+    framework = wall["fastapi"] - wall["bare"]
+    print(f"importing FastAPI alone: {framework:.2f} s, so no kata runs in less than {wall['fastapi'] / wall['bare']:.2f}x a bare run")
 
 
 if __name__ == "__main__":
