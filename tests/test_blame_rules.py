@@ -12,6 +12,7 @@ import ctypes
 import gc
 import importlib.util
 import json
+import sys
 import textwrap
 import threading
 import time
@@ -21,6 +22,7 @@ from types import ModuleType
 
 import pytest
 
+from fastapi_async_katas.engine.blame import may_interrupt
 from fastapi_async_katas.engine.loopwatch import LoopWatch
 from fastapi_async_katas.engine.userfiles import UserFiles
 
@@ -282,3 +284,15 @@ def test_handed_over_work_is_named_only_when_it_computed_long():
         pass
     running = Offload("json.dumps", None, started=0.99, clock=time.pthread_getcpuclockid(threading.get_ident()), cpu0=began - 0.01)
     assert named(*turns, running) == "json.dumps"
+
+
+def test_a_hang_is_never_raised_inside_the_import_machinery(tmp_path):
+    """A hung step is interrupted from a signal handler, in the user's code only. Code of a frozen
+    module called from it (a module lock's weakref callback, say, where an exception is only
+    printed as "Exception ignored") is not the user's, however the user's line led to it."""
+    user = user_module(tmp_path, "def step(inner):\n    return inner()\n")
+    frozen: dict = {}
+    exec(compile("import sys\n\ndef grab():\n    return sys._getframe()\n", "<frozen importlib._bootstrap>", "exec"), frozen)
+    files, outside_any_step = UserFiles.under([tmp_path]), (lambda: None).__code__
+    assert may_interrupt(user.step(sys._getframe), files, outside_any_step)
+    assert not may_interrupt(user.step(frozen["grab"]), files, outside_any_step)

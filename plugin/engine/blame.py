@@ -139,12 +139,13 @@ def may_interrupt(frame: FrameType | None, user_files: UserFiles, stop_code: Cod
     the first of the step's frames, from the innermost out, that is the user's or asyncio's or
     the plugin's must be the user's. So never in asyncio's or the plugin's own code, nor in code
     they called (a dataclass's generated `__init__`, the standard library), nor in the frame
-    that runs the step (`stop_code`) itself."""
+    that runs the step (`stop_code`) itself, nor in a frozen module's code, the import machinery
+    (raised in a module lock's weakref callback, it is only printed as "Exception ignored")."""
     while frame is not None and frame.f_code is not stop_code:
         filename = frame.f_code.co_filename
         if filename in user_files:
             return True
-        if filename.startswith(_ASYNCIO_DIR) or is_plugin_file(filename):
+        if filename.startswith((_ASYNCIO_DIR, "<frozen ")) or is_plugin_file(filename):
             return False
         frame = frame.f_back
     return frame is None  # not inside a step at all: nothing of the loop's to break
