@@ -140,6 +140,8 @@ def test_a_line_that_waits_on_its_own_beside_other_threads_is_blamed_as_waiting(
         # (On a busy machine, the sampler's own wait for a CPU is what held it off.)
         skip_if_it_waited_for_a_cpu(wall, waited)
     [block] = watch.blocks
+    if block.kind != "io":  # a starved sampler saw too little of the sleep to call it one (see `kind_seen_by_samples`)
+        skip_if_it_waited_for_a_cpu(wall, waited)
     assert (block.place.line, block.kind) == (10, "io")
 
 
