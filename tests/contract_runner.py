@@ -156,7 +156,8 @@ def run_once_more_if_inconclusive(variant: Variant, cores: int) -> VariantResult
 def run_on_any_machine(variant: Variant) -> VariantResult:
     """Run a variant as on a one-core machine, and, if anything asked how many cores there are,
     again as on a two-core and a 64-core one: the verdict must not change with the machine's size.
-    A core count where the machine stayed too busy to judge, beside one that passed, is left out."""
+    A core count where the machine stayed too busy to judge, beside one that passed, is left out;
+    a verdict that differs is run once more on the side that failed before it counts as a change."""
     few = run_once_more_if_inconclusive(variant, FEWEST_CORES)
     if not few.asked_for_cores:
         return few
@@ -167,6 +168,13 @@ def run_on_any_machine(variant: Variant) -> VariantResult:
         if few.only_inconclusive and "failed" not in more.outcomes.values():
             few = more  # too busy to judge on one core, passed on this many: the verdict to compare with
             continue
+        if few.outcomes != more.outcomes:
+            # A busy machine can fail one run that the next one passes; a verdict that depends on
+            # the core count fails again. The side that failed runs once more.
+            if "failed" in more.outcomes.values():
+                more = run_once_more_if_inconclusive(variant, cores)
+            else:
+                few = run_once_more_if_inconclusive(variant, FEWEST_CORES)
         if few.outcomes != more.outcomes:
             failed = more if "failed" in more.outcomes.values() else few
             few.error = (

@@ -43,7 +43,7 @@ needs_the_view = pytest.mark.skipif(gil_futexes() is None, reason="this system d
 
 
 @contextlib.contextmanager
-def threads_running_python(count: int = 4) -> Iterator[None]:
+def threads_running_python(count: int = 4) -> Iterator[list[threading.Thread]]:
     running = True
 
     def spin() -> None:
@@ -54,7 +54,7 @@ def threads_running_python(count: int = 4) -> Iterator[None]:
     for thread in threads:
         thread.start()
     try:
-        yield
+        yield threads
     finally:
         running = False
         for thread in threads:
@@ -72,20 +72,25 @@ def cpu_wait_of(thread: threading.Thread) -> float:
 
 def step_beside_threads(tmp_path, work) -> tuple[LoopWatch, float, float]:
     """Watch one loop step that runs `work` beside four threads running Python. Return the
-    watch, the step's wall time, and how long the loop thread, or the watch's sampler (which
-    must get a CPU to look at all), waited for a CPU meanwhile: the longer of the two."""
+    watch, the step's wall time, and how long the loop thread, the watch's sampler (which must
+    get a CPU to look at all), or the four threads (one of which holds the GIL: waiting for a CPU
+    so, it keeps the others off it) waited for a CPU meanwhile: the longest of the three."""
     clock = ReadyClock()
     timed: list[float] = []
+    spinners: list[threading.Thread] = []
 
     def step() -> None:
         [sampler] = [thread for thread in threading.enumerate() if thread.name == "loopwatch"]
         began, ready, sampler_ready = time.perf_counter(), clock.read(), cpu_wait_of(sampler)
+        spun = sum(cpu_wait_of(thread) for thread in spinners)
         work()
-        waited = max(clock.read() - ready, cpu_wait_of(sampler) - sampler_ready)
+        spun = sum(cpu_wait_of(thread) for thread in spinners) - spun
+        waited = max(clock.read() - ready, cpu_wait_of(sampler) - sampler_ready, spun)
         timed.extend((time.perf_counter() - began, waited))
 
     try:
-        with threads_running_python():
+        with threads_running_python() as threads:
+            spinners.extend(threads)
             watch = watch_one_step(tmp_path, step)
     finally:
         clock.close()
