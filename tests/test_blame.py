@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from fastapi import Depends, FastAPI, Request
 from starlette.middleware.base import BaseHTTPMiddleware
+from test_blame_rules import cpu_wait_s
 
 from fastapi_async_katas import serve
 from fastapi_async_katas.engine.explaining import block_lines
@@ -52,20 +53,12 @@ def cpu_for(seconds: float) -> None:
 def others_ready_s() -> float:
     """Seconds the process's threads but this one have spent ready to run but waiting for a CPU
     (Linux schedstat; 0 elsewhere). Threads that ended meanwhile are not counted."""
-    me, total = threading.get_native_id(), 0.0
+    me = threading.get_native_id()
     try:
         tids = [int(t) for t in os.listdir("/proc/self/task")]
     except OSError:
         return 0.0
-    for tid in tids:
-        if tid == me:
-            continue
-        try:
-            with open(f"/proc/self/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[1]) / 1e9
-        except OSError:
-            pass  # a thread that ended
-    return total
+    return sum(cpu_wait_s(tid) for tid in tids if tid != me)
 
 
 def fastest(work: Callable[[], object], runs: int = 3) -> float:

@@ -38,6 +38,16 @@ def user_module(folder: Path, source: str) -> ModuleType:
     return module
 
 
+def cpu_wait_s(native_id: int) -> float:
+    """Seconds the process's thread `native_id` has spent ready to run but waiting for a CPU so
+    far (Linux schedstat; 0 elsewhere, and for a thread that has ended)."""
+    try:
+        with open(f"/proc/self/task/{native_id}/schedstat") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def watch_one_step(folder: Path, step, watch: LoopWatch | None = None) -> LoopWatch:
     """Run `step` as one callback of a fresh event loop, watched (by `watch`, or a new watch)
     with the user's files in `folder`."""

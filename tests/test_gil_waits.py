@@ -15,10 +15,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from test_blame_rules import user_module, watch_one_step
+from test_blame_rules import cpu_wait_s, user_module, watch_one_step
 
 from fastapi_async_katas.engine import gilwait
-from fastapi_async_katas.engine.clocks import ReadyClock
 from fastapi_async_katas.engine.gilwait import GilWait, gil_futexes
 from fastapi_async_katas.engine.loopwatch import LoopWatch
 
@@ -61,46 +60,33 @@ def threads_running_python(count: int = 4) -> Iterator[list[threading.Thread]]:
             thread.join()
 
 
-def cpu_wait_of(thread: threading.Thread) -> float:
-    """Seconds `thread` has waited for a CPU so far (0 where the system does not say)."""
-    try:
-        with open(f"/proc/self/task/{thread.native_id}/schedstat") as stats:
-            return int(stats.read().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
 def step_beside_threads(tmp_path, work) -> tuple[LoopWatch, float, float]:
     """Watch one loop step that runs `work` beside four threads running Python. Return the
     watch, the step's wall time, and how long the loop thread, the watch's sampler (which must
     get a CPU to look at all), or the four threads (one of which holds the GIL: waiting for a CPU
     so, it keeps the others off it) waited for a CPU meanwhile: the longest of the three."""
-    clock = ReadyClock()
     timed: list[float] = []
-    spinners: list[threading.Thread] = []
 
-    def step() -> None:
+    def step(spinners: list[threading.Thread]) -> None:
         [sampler] = [thread for thread in threading.enumerate() if thread.name == "loopwatch"]
-        began, ready, sampler_ready = time.perf_counter(), clock.read(), cpu_wait_of(sampler)
-        spun = sum(cpu_wait_of(thread) for thread in spinners)
-        work()
-        spun = sum(cpu_wait_of(thread) for thread in spinners) - spun
-        waited = max(clock.read() - ready, cpu_wait_of(sampler) - sampler_ready, spun)
-        timed.extend((time.perf_counter() - began, waited))
+        loop_thread = threading.get_native_id()
 
-    try:
-        with threads_running_python() as threads:
-            spinners.extend(threads)
-            watch = watch_one_step(tmp_path, step)
-    finally:
-        clock.close()
+        def waits() -> tuple[float, float, float]:
+            return cpu_wait_s(loop_thread), cpu_wait_s(sampler.native_id), sum(cpu_wait_s(t.native_id) for t in spinners)
+
+        began, before = time.perf_counter(), waits()
+        work()
+        timed.extend((time.perf_counter() - began, max(after - at_first for at_first, after in zip(before, waits()))))
+
+    with threads_running_python() as spinners:
+        watch = watch_one_step(tmp_path, lambda: step(spinners))
     wall, waited = timed
     return watch, wall, waited
 
 
 def skip_if_it_waited_for_a_cpu(wall: float, waited: float) -> None:
     if waited >= 0.2 * wall:
-        pytest.skip(f"inconclusive: the loop thread waited {waited * 1000:.0f} ms of {wall * 1000:.0f} ms for a CPU")
+        pytest.skip(f"inconclusive: the loop thread, its sampler or the threads beside it waited {waited * 1000:.0f} ms of {wall * 1000:.0f} ms for a CPU")
 
 
 @needs_the_view
