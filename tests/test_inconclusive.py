@@ -4,6 +4,7 @@ three times."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import textwrap
 import time
@@ -11,7 +12,7 @@ import time
 import pytest
 from fakecourse import make_course
 
-from fastapi_async_katas.engine.clocks import BusyClock
+from fastapi_async_katas.engine.clocks import BusyClock, WaitMarks
 from fastapi_async_katas.engine.judging import INCONCLUSIVE, INCONCLUSIVE_SHARE, Inconclusive, KataFailure, Run
 from fastapi_async_katas.engine.records import Block, RequestRecord
 from fastapi_async_katas.engine.verdicts import UNJUDGED
@@ -35,6 +36,32 @@ def test_the_same_miss_on_a_quiet_machine_is_a_failure():
     with pytest.raises(KataFailure) as failure:
         slow_run(busy_share=INCONCLUSIVE_SHARE / 2).expect_max_latency(0.5)
     assert not isinstance(failure.value, Inconclusive)
+
+
+def test_a_request_slowed_while_the_machine_was_busy_is_inconclusive_however_quiet_the_rest_of_the_run():
+    # Ten seconds of run, a quarter second of CPU waits: all of them while the slowest request waited.
+    slow = RequestRecord(1, "GET", "/health", fired=0.0, started=0.2, finished=0.25, done=0.25, status=200, busy_s=0.15)
+    quiet = RequestRecord(2, "POST", "/signup", fired=0.0, started=0.0, finished=10.0, done=10.0, status=201)
+    run = Run([slow, quiet], 0.0, 10.0, [], [], timeout_s=15.0, block_ms=50.0, busy_s=0.25)
+    with pytest.raises(Inconclusive) as failure:
+        run.only("/health").expect_max_latency(0.1)
+    assert str(failure.value).startswith(INCONCLUSIVE.format(percent=60))
+    slow.busy_s = 0.01
+    with pytest.raises(KataFailure) as failure:
+        run.only("/health").expect_max_latency(0.1)
+    assert not isinstance(failure.value, Inconclusive)
+
+
+def test_the_cpu_waits_within_a_stretch_are_told_from_notes_taken_now_and_then():
+    marks = WaitMarks(every_s=0.01)
+    for now, wait in ((1.0, 0.0), (1.1, 0.02), (1.2, 0.09), (1.3, 0.10)):
+        marks.note(now, wait)
+    assert marks.next_at == pytest.approx(1.31)
+    assert marks.between(1.1, 1.2) == pytest.approx(0.07)
+    # From the last note at or before the start to the first at or after the end: no wait inside is missed.
+    assert marks.between(1.15, 1.25) == pytest.approx(0.08)
+    assert marks.between(0.0, 9.0) == pytest.approx(0.10)  # beyond the notes: the nearest ones
+    assert WaitMarks().between(0.0, 1.0) == 0.0
 
 
 def test_wrong_data_is_a_failure_however_busy_the_machine():
@@ -144,3 +171,58 @@ def test_a_block_is_a_failure_when_it_ran_long_or_the_machine_was_quiet_however_
         with pytest.raises(KataFailure) as failure:
             blocked_run(wall_ms=wall_ms, waiting_for_cpu_ms=waiting_ms).expect_no_blocks()
         assert not isinstance(failure.value, Inconclusive), (wall_ms, waiting_ms)
+
+
+@pytest.fixture
+def loop_thread_shares_its_cpu_with_a_hog():
+    """This thread (the loop's) on one CPU, with a process computing on the same CPU: whenever
+    the thread can run, it waits about half the time for its CPU."""
+    import os
+    import subprocess
+    import sys
+
+    if not hasattr(os, "sched_setaffinity") or not os.path.exists("/proc/thread-self/schedstat"):
+        pytest.skip("needs Linux's CPU affinity and schedstat")
+    allowed = os.sched_getaffinity(0)
+    cpu = min(allowed)
+    hog = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"])
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, allowed)
+        hog.kill()
+        hog.wait()
+
+
+async def test_a_request_carries_the_loop_threads_waits_for_a_cpu_while_it_was_in_flight(loop_thread_shares_its_cpu_with_a_hog):
+    from pathlib import Path
+
+    from fastapi import FastAPI
+
+    from fastapi_async_katas import serve
+    from fastapi_async_katas.engine.userfiles import UserFiles
+
+    app = FastAPI()
+
+    @app.get("/spin")
+    async def spin():
+        for _ in range(20):  # 60 ms of CPU in short steps: no block, just a loop that needs a CPU
+            until = time.thread_time() + 0.003
+            while time.thread_time() < until:
+                pass
+            await asyncio.sleep(0)
+        return {}
+
+    @app.get("/nap")
+    async def nap():
+        await asyncio.sleep(1.5)
+        return {}
+
+    async with serve(app, user_files=UserFiles.under([Path(__file__).parent])) as harness:
+        run = await harness.fire_many([("GET", "/spin", None), ("GET", "/nap", None)])
+    spun = run.only("/spin").requests[0]
+    # The hog takes about half of the CPU the spinning needs; the napping dilutes the run's share.
+    assert spun.busy_share >= 0.25 > run.busy_share, (spun.busy_s, spun.latency_s, run.busy_s, run.wall_s)
+    with pytest.raises(Inconclusive):
+        run.only("/spin").expect_max_latency(0.01)

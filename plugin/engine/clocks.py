@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,35 @@ class ReadyClock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class WaitMarks:
+    """A thread's CPU wait (a `ReadyClock` reading) noted now and then, at least `every_s`
+    apart: how long it waited within any stretch of the last `keep` notes, such as the life of
+    one request, not only across a whole run whose quiet end would water a busy start down."""
+
+    def __init__(self, every_s: float = 0.005, keep: int = 50_000) -> None:
+        self.every_s, self._keep = every_s, keep
+        self._times: list[float] = []
+        self._waits: list[float] = []
+        self.next_at = 0.0  # no note is taken before this `perf_counter()` time
+
+    def note(self, now: float, wait: float) -> None:
+        self._times.append(now)
+        self._waits.append(wait)
+        self.next_at = now + self.every_s
+        if len(self._times) > 2 * self._keep:
+            del self._times[: self._keep], self._waits[: self._keep]
+
+    def between(self, start: float, end: float) -> float:
+        """Seconds waited from the last note at or before `start` to the first one at or after
+        `end` (the nearest there is): a wait just outside the stretch may count, none inside is
+        missed but what came after the last note."""
+        if not self._times:
+            return 0.0
+        first = max(bisect_right(self._times, start) - 1, 0)
+        last = min(bisect_left(self._times, end), len(self._times) - 1)
+        return max(self._waits[last] - self._waits[first], 0.0)
 
 
 class BusyClock:

@@ -153,6 +153,8 @@ class Harness:
         end = time.perf_counter()
         for record in records:
             _release_frames(record.error)
+            if record.fired is not None:  # how busy the machine was while this one was in flight
+                record.busy_s = self.watch.cpu_wait_between(record.fired, record.done or end)
         self.unawaited.collect()
         run = Run(
             requests=records,

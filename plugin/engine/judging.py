@@ -186,6 +186,8 @@ class Run:
                 measured=[f"slowest {slowest.label}: {slowest.latency_s:.2f} s"],
                 expected=[f"every {slowest.label} answered in under {seconds:.2f} s{why}"],
                 busy_may_explain=True,
+                # A run's quiet end must not water down a busy stretch that made this one slow.
+                busy_share=max(self.busy_share, slowest.busy_share),
             )
         return self
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi_async_katas.engine.blame import blamed_place, copy_stack_of, heaviest_chain, may_interrupt
-from fastapi_async_katas.engine.clocks import ReadyClock
+from fastapi_async_katas.engine.clocks import ReadyClock, WaitMarks
 from fastapi_async_katas.engine.gilwait import GilWait
 from fastapi_async_katas.engine.offloads import OffloadWatch
 from fastapi_async_katas.engine.records import GIL_SHARE, Block, LoopHung
@@ -115,6 +115,7 @@ class LoopWatch:
         self._gil: GilWait | None = None
         self._offloads = OffloadWatch(self.user_files)
         self._wakes = WakeWatch()
+        self._marks = WaitMarks()
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> "LoopWatch":
@@ -165,6 +166,9 @@ class LoopWatch:
         """Seconds the watched thread has spent ready to run but waiting for a CPU, so far."""
         return self._ready.read()
 
+    def cpu_wait_between(self, start: float, end: float) -> float:  # see `WaitMarks.between`
+        return self._marks.between(start, end)
+
     def blocks_between(self, start: float, end: float, *, unjudged: bool = False) -> list[Block]:
         return [b for b in (self.unjudged if unjudged else self.blocks) if start <= b.started <= end]
 
@@ -178,6 +182,8 @@ class LoopWatch:
             if stall.held_by:  # the app's own work held the GIL: not a thread of the world or a library
                 self.blocks.append(stall)
         self._step = Step(now, cpu, ready, process, runs)
+        if now >= self._marks.next_at:
+            self._marks.note(now, ready)
         if self.request_var is not None and handle is not None:
             self._step.context = getattr(handle, "_context", None)
 

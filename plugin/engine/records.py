@@ -44,6 +44,8 @@ class RequestRecord:
     waiting_at: Place | None = None
     # For a request still unanswered: the user's lines it waited at, outermost first.
     waiting_chain: tuple[Place, ...] = ()
+    # Seconds the loop thread waited for a CPU while this request was in flight (a busy machine).
+    busy_s: float = 0.0
 
     @property
     def label(self) -> str:
@@ -54,6 +56,12 @@ class RequestRecord:
         if self.fired is None or self.done is None:
             return None
         return self.done - self.fired
+
+    @property
+    def busy_share(self) -> float:
+        """The share of its latency the loop thread spent waiting for a CPU."""
+        latency = self.latency_s
+        return min(self.busy_s / latency, 1.0) if latency else 0.0
 
     def json(self) -> Any:
         try:
