@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from fakecourse import make_course
+from fastapi import FastAPI
 
-from fastapi_async_katas.engine.clocks import BusyClock, WaitMarks
+from fastapi_async_katas import serve
+from fastapi_async_katas.engine.clocks import BusyClock, WaitMarks, most_waited_s
+from fastapi_async_katas.engine.firing import Settings
 from fastapi_async_katas.engine.judging import INCONCLUSIVE, INCONCLUSIVE_SHARE, Inconclusive, KataFailure, Run
 from fastapi_async_katas.engine.records import Block, RequestRecord
+from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.engine.verdicts import UNJUDGED
 from fastapi_async_katas.pytest_plugin import inconclusive
 
@@ -62,6 +68,26 @@ def test_the_cpu_waits_within_a_stretch_are_told_from_notes_taken_now_and_then()
     assert marks.between(1.15, 1.25) == pytest.approx(0.08)
     assert marks.between(0.0, 9.0) == pytest.approx(0.10)  # beyond the notes: the nearest ones
     assert WaitMarks().between(0.0, 1.0) == 0.0
+
+
+def test_requests_that_timed_out_while_a_thread_of_the_app_waited_for_a_cpu_are_inconclusive():
+    record = RequestRecord(1, "GET", "/", fired=0.0, timed_out=True)
+    run = Run([record], 0.0, 5.0, [], [], timeout_s=5.0, block_ms=50.0, busy_s=0.1, others_busy_s=2.0)
+    with pytest.raises(Inconclusive) as failure:
+        run.expect_status(200)
+    assert str(failure.value).startswith(INCONCLUSIVE.format(percent=40))
+    run.others_busy_s = 0.5  # a tenth of the run: the deadline was missed on its own
+    with pytest.raises(KataFailure) as failure:
+        run.expect_status(200)
+    assert not isinstance(failure.value, Inconclusive)
+
+
+def test_the_thread_that_waited_longest_for_a_cpu_is_found_leaving_out_the_watchs_own():
+    before = {1: 1.0, 2: 0.5}
+    after = {1: 4.0, 2: 1.5, 3: 0.7}  # thread 3 started meanwhile
+    assert most_waited_s(before, after, skip={1}) == pytest.approx(1.0)
+    assert most_waited_s(before, after, skip={1, 2}) == pytest.approx(0.7)
+    assert most_waited_s(before, after, skip={1, 2, 3}) == 0.0
 
 
 def test_wrong_data_is_a_failure_however_busy_the_machine():
@@ -174,9 +200,9 @@ def test_a_block_is_a_failure_when_it_ran_long_or_the_machine_was_quiet_however_
 
 
 @pytest.fixture
-def loop_thread_shares_its_cpu_with_a_hog():
-    """This thread (the loop's) on one CPU, with a process computing on the same CPU: whenever
-    the thread can run, it waits about half the time for its CPU."""
+def hogged_cpu():
+    """A CPU with a process computing on it: a thread put there waits about half the time it
+    could run for the CPU. Yields the CPU's number; this thread's CPUs are restored after."""
     import os
     import subprocess
     import sys
@@ -186,23 +212,19 @@ def loop_thread_shares_its_cpu_with_a_hog():
     allowed = os.sched_getaffinity(0)
     cpu = min(allowed)
     hog = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"])
-    os.sched_setaffinity(0, {cpu})
     try:
-        yield
+        yield cpu
     finally:
         os.sched_setaffinity(0, allowed)
         hog.kill()
         hog.wait()
 
 
-async def test_a_request_carries_the_loop_threads_waits_for_a_cpu_while_it_was_in_flight(loop_thread_shares_its_cpu_with_a_hog):
-    from pathlib import Path
+HERE = UserFiles.under([Path(__file__).parent])
 
-    from fastapi import FastAPI
 
-    from fastapi_async_katas import serve
-    from fastapi_async_katas.engine.userfiles import UserFiles
-
+async def test_a_request_carries_the_loop_threads_waits_for_a_cpu_while_it_was_in_flight(hogged_cpu):
+    os.sched_setaffinity(0, {hogged_cpu})  # this thread runs the loop
     app = FastAPI()
 
     @app.get("/spin")
@@ -219,10 +241,33 @@ async def test_a_request_carries_the_loop_threads_waits_for_a_cpu_while_it_was_i
         await asyncio.sleep(1.5)
         return {}
 
-    async with serve(app, user_files=UserFiles.under([Path(__file__).parent])) as harness:
+    async with serve(app, user_files=HERE) as harness:
         run = await harness.fire_many([("GET", "/spin", None), ("GET", "/nap", None)])
     spun = run.only("/spin").requests[0]
-    # The hog takes about half of the CPU the spinning needs; the napping dilutes the run's share.
-    assert spun.busy_share >= 0.25 > run.busy_share, (spun.busy_s, spun.latency_s, run.busy_s, run.wall_s)
+    # The hog takes about half of the CPU the spinning needs; the napping (asleep: no waits for a
+    # CPU) dilutes the run's share, to a third of the spinning's on a quiet machine.
+    assert spun.busy_share >= 0.25 and spun.busy_share > run.busy_share, (spun.busy_s, spun.latency_s, run.busy_s, run.wall_s)
     with pytest.raises(Inconclusive):
         run.only("/spin").expect_max_latency(0.01)
+
+
+async def test_a_deadline_missed_while_the_thread_doing_the_work_waited_for_a_cpu_is_inconclusive(hogged_cpu):
+    app = FastAPI()
+
+    def compute() -> None:
+        os.sched_setaffinity(0, {hogged_cpu})  # this worker thread shares its CPU with the hog
+        until = time.thread_time() + 0.4
+        while time.thread_time() < until:
+            pass
+
+    @app.get("/report")
+    async def report():
+        await asyncio.to_thread(compute)
+        return {}
+
+    async with serve(app, user_files=HERE, settings=Settings(request_timeout_s=0.5)) as harness:
+        run = await harness.fire("GET", "/report")
+    assert run.timed_out and run.busy_share < 0.25 <= run.others_busy_s / run.wall_s, (run.busy_s, run.others_busy_s, run.wall_s)
+    with pytest.raises(Inconclusive) as failure:
+        run.expect_status(200)
+    assert "timed out: 1 of 1 request(s) got no response within 0.5 s" in str(failure.value)

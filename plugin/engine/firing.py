@@ -18,6 +18,7 @@ from typing import Any, AsyncIterator
 import httpx
 
 from fastapi_async_katas.engine.awaits import UnawaitedCatcher
+from fastapi_async_katas.engine.clocks import most_waited_s, threads_cpu_waits
 from fastapi_async_katas.engine.exits import exits_refused
 from fastapi_async_katas.engine.explaining import raised_at
 from fastapi_async_katas.engine.judging import Run
@@ -107,7 +108,7 @@ class Harness:
         records = [RequestRecord(i + 1, request[0].upper(), request[1]) for i, request in enumerate(requests)]
         delays = list(at) if at is not None else [i * stagger_s for i in range(len(requests))]
         begin = time.perf_counter()
-        waited_for_cpu = self.watch.cpu_wait_s()
+        waited_for_cpu, threads_waited = self.watch.cpu_wait_s(), threads_cpu_waits()
         unawaited_before = len(self.unawaited.found)
         tasks = []
         for record, request, delay in zip(records, requests, delays):
@@ -154,7 +155,7 @@ class Harness:
         for record in records:
             _release_frames(record.error)
             if record.fired is not None:  # how busy the machine was while this one was in flight
-                record.busy_s = self.watch.cpu_wait_between(record.fired, record.done or end)
+                record.busy_s = self.watch.marks.between(record.fired, record.done or end)
         self.unawaited.collect()
         run = Run(
             requests=records,
@@ -166,6 +167,7 @@ class Harness:
             timeout_s=self.settings.request_timeout_s,
             block_ms=self.settings.block_ms,
             busy_s=max(self.watch.cpu_wait_s() - waited_for_cpu, 0.0),
+            others_busy_s=most_waited_s(threads_waited, threads_cpu_waits(), self.watch.own_threads),
             left_out=len(unsent),
             stopped=stopped,
         )

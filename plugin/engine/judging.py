@@ -36,6 +36,8 @@ class Run:
     context: list[RequestRecord] | None = None
     # Seconds the loop thread spent ready to run but waiting for a CPU while the run lasted.
     busy_s: float = 0.0
+    # The longest any other thread of the process (the app's workers) waited for a CPU meanwhile.
+    others_busy_s: float = 0.0
     # Stopped early (`fire_many(stop=...)`): the requests not yet sent then were left out.
     left_out: int = 0
     stopped: bool = False
@@ -140,10 +142,7 @@ class Run:
             n = len(self.requests)
             self.fail(
                 f"{n} concurrent requests were served {'one after another' if self.max_in_flight == 1 else 'mostly in turn'}.",
-                measured=[
-                    f"at most {_plural(self.max_in_flight, 'request')} in the app at once; "
-                    f"all {n} took {self.wall_s:.2f} s"
-                ],
+                measured=[f"at most {_plural(self.max_in_flight, 'request')} in the app at once; all {n} took {self.wall_s:.2f} s"],
                 expected=[f"at least {at_least} of the {n} requests in the app at the same time"],
                 busy_may_explain=True,
             )
@@ -283,7 +282,8 @@ class Run:
                 f"{self.timeout_s:g} s ({stuck.label}{where}).",
                 measured=measured,
                 expected=["every request answered well within the deadline"],
-                busy_may_explain=True,
+                busy_may_explain=True,  # by the loop's waits for a CPU, or those of a thread it waited on
+                busy_share=max(self.busy_s, self.others_busy_s) / self.wall_s if self.wall_s > 0 else 0.0,
             )
 
 

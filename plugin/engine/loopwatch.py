@@ -102,6 +102,7 @@ class LoopWatch:
     blocks: list[Block] = field(default_factory=list, init=False)
     unjudged: list[Block] = field(default_factory=list, init=False)  # long steps the sampler never saw
     hung: Block | None = field(default=None, init=False)
+    own_threads: set[int] = field(default_factory=set, init=False)  # native ids: the loop's, the sampler's
     # Past this `perf_counter()` time a running step is hung, however young: a stuck loop must not wait `hang_s` per request.
     deadline: float | None = field(default=None, init=False)
 
@@ -115,7 +116,7 @@ class LoopWatch:
         self._gil: GilWait | None = None
         self._offloads = OffloadWatch(self.user_files)
         self._wakes = WakeWatch()
-        self._marks = WaitMarks()
+        self.marks = WaitMarks()  # the loop thread's CPU wait, now and then
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> "LoopWatch":
@@ -133,6 +134,7 @@ class LoopWatch:
             self._old_handler = signal.signal(signal.SIGUSR1, self._raise_hung)
         self._sampler = threading.Thread(target=self._sample_loop, name="loopwatch", daemon=True)
         self._sampler.start()
+        self.own_threads = {threading.get_native_id(), self._sampler.native_id}
         return self
 
     def stop(self) -> None:
@@ -166,9 +168,6 @@ class LoopWatch:
         """Seconds the watched thread has spent ready to run but waiting for a CPU, so far."""
         return self._ready.read()
 
-    def cpu_wait_between(self, start: float, end: float) -> float:  # see `WaitMarks.between`
-        return self._marks.between(start, end)
-
     def blocks_between(self, start: float, end: float, *, unjudged: bool = False) -> list[Block]:
         return [b for b in (self.unjudged if unjudged else self.blocks) if start <= b.started <= end]
 
@@ -182,8 +181,8 @@ class LoopWatch:
             if stall.held_by:  # the app's own work held the GIL: not a thread of the world or a library
                 self.blocks.append(stall)
         self._step = Step(now, cpu, ready, process, runs)
-        if now >= self._marks.next_at:
-            self._marks.note(now, ready)
+        if now >= self.marks.next_at:
+            self.marks.note(now, ready)
         if self.request_var is not None and handle is not None:
             self._step.context = getattr(handle, "_context", None)
 
