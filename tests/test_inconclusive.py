@@ -8,6 +8,7 @@ import asyncio
 import gc
 import os
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -16,10 +17,12 @@ from fakecourse import make_course
 from fastapi import FastAPI
 
 from fastapi_async_katas import serve
-from fastapi_async_katas.engine.clocks import BusyClock, WaitMarks, most_waited_s
+from fastapi_async_katas.engine import threadwaits
+from fastapi_async_katas.engine.clocks import BusyClock, WaitMarks
 from fastapi_async_katas.engine.firing import Settings
 from fastapi_async_katas.engine.judging import INCONCLUSIVE, INCONCLUSIVE_SHARE, Inconclusive, KataFailure, Run
 from fastapi_async_katas.engine.records import Block, RequestRecord
+from fastapi_async_katas.engine.threadwaits import ThreadWaits
 from fastapi_async_katas.engine.userfiles import UserFiles
 from fastapi_async_katas.engine.verdicts import UNJUDGED
 from fastapi_async_katas.pytest_plugin import inconclusive
@@ -80,14 +83,6 @@ def test_requests_that_timed_out_while_a_thread_of_the_app_waited_for_a_cpu_are_
     with pytest.raises(KataFailure) as failure:
         run.expect_status(200)
     assert not isinstance(failure.value, Inconclusive)
-
-
-def test_the_thread_that_waited_longest_for_a_cpu_is_found_leaving_out_the_watchs_own():
-    before = {1: 1.0, 2: 0.5}
-    after = {1: 4.0, 2: 1.5, 3: 0.7}  # thread 3 started meanwhile
-    assert most_waited_s(before, after, skip={1}) == pytest.approx(1.0)
-    assert most_waited_s(before, after, skip={1, 2}) == pytest.approx(0.7)
-    assert most_waited_s(before, after, skip={1, 2, 3}) == 0.0
 
 
 def test_wrong_data_is_a_failure_however_busy_the_machine():
@@ -271,3 +266,39 @@ async def test_a_deadline_missed_while_the_thread_doing_the_work_waited_for_a_cp
     with pytest.raises(Inconclusive) as failure:
         run.expect_status(200)
     assert "timed out: 1 of 1 request(s) got no response within 0.5 s" in str(failure.value)
+
+
+def test_the_longest_wait_for_a_cpu_of_any_thread_counts_one_that_ended_and_leaves_out_those_named(hogged_cpu):
+    def compute(seconds: float) -> None:
+        os.sched_setaffinity(0, {hogged_cpu})  # on the hog's CPU: waits about as long as it computes
+        until = time.thread_time() + seconds
+        while time.thread_time() < until:
+            pass
+
+    waits = ThreadWaits()
+    worker = threading.Thread(target=compute, args=(0.2,))
+    worker.start()
+    worker.join()  # gone before the end: its wait was noted as it ended
+    compute(0.2)  # this thread's own wait, left out below
+    assert waits.end(skip={threading.get_native_id()}) >= 0.05
+    waits = ThreadWaits()
+    compute(0.2)
+    assert waits.end(skip={threading.get_native_id()}) < 0.05
+    assert threading.Thread._bootstrap_inner is threadwaits._original_bootstrap_inner  # nothing is left patched
+
+
+def compute_on(cpu: int, seconds: float) -> None:
+    os.sched_setaffinity(0, {cpu})
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+def test_a_process_pools_workers_waits_for_a_cpu_count_too(hogged_cpu):
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        pool.submit(int).result()  # its worker runs
+        waits = ThreadWaits()
+        pool.submit(compute_on, hogged_cpu, 0.2).result()
+        assert waits.end(skip={threading.get_native_id()}) >= 0.05

@@ -72,28 +72,6 @@ class ReadyClock:
             self._fd = None
 
 
-def threads_cpu_waits() -> dict[int, float]:
-    """Seconds each thread of this process has waited for a CPU so far, by native thread id
-    (Linux schedstat; empty where there is none)."""
-    waits: dict[int, float] = {}
-    try:
-        ids = os.listdir("/proc/self/task")
-    except OSError:
-        return waits
-    for native_id in ids:
-        try:
-            with open(f"/proc/self/task/{native_id}/schedstat", "rb") as stats:
-                waits[int(native_id)] = int(stats.read().split()[1]) / 1e9
-        except (OSError, ValueError, IndexError):
-            pass  # a thread that ended meanwhile
-    return waits
-
-
-def most_waited_s(before: dict[int, float], after: dict[int, float], skip: set[int]) -> float:
-    """The longest any one thread (not in `skip`) waited for a CPU between two `threads_cpu_waits()`."""
-    return max((wait - before.get(native_id, 0.0) for native_id, wait in after.items() if native_id not in skip), default=0.0)
-
-
 class WaitMarks:
     """A thread's CPU wait (a `ReadyClock` reading) noted now and then, at least `every_s`
     apart: how long it waited within any stretch of the last `keep` notes, such as the life of

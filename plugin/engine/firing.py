@@ -18,7 +18,6 @@ from typing import Any, AsyncIterator
 import httpx
 
 from fastapi_async_katas.engine.awaits import UnawaitedCatcher
-from fastapi_async_katas.engine.clocks import most_waited_s, threads_cpu_waits
 from fastapi_async_katas.engine.exits import exits_refused
 from fastapi_async_katas.engine.explaining import raised_at
 from fastapi_async_katas.engine.judging import Run
@@ -27,6 +26,7 @@ from fastapi_async_katas.engine.loopwatch import LoopHung, LoopWatch
 from fastapi_async_katas.engine.recording import REQUEST_VAR, OnAnswer, recording, sending_now
 from fastapi_async_katas.engine.records import RequestRecord
 from fastapi_async_katas.engine.routing import record_routing, waiting_chain
+from fastapi_async_katas.engine.threadwaits import ThreadWaits
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
 ASGIApp = Any
@@ -108,7 +108,7 @@ class Harness:
         records = [RequestRecord(i + 1, request[0].upper(), request[1]) for i, request in enumerate(requests)]
         delays = list(at) if at is not None else [i * stagger_s for i in range(len(requests))]
         begin = time.perf_counter()
-        waited_for_cpu, threads_waited = self.watch.cpu_wait_s(), threads_cpu_waits()
+        waited_for_cpu, threads_waited = self.watch.cpu_wait_s(), ThreadWaits()
         unawaited_before = len(self.unawaited.found)
         tasks = []
         for record, request, delay in zip(records, requests, delays):
@@ -167,7 +167,7 @@ class Harness:
             timeout_s=self.settings.request_timeout_s,
             block_ms=self.settings.block_ms,
             busy_s=max(self.watch.cpu_wait_s() - waited_for_cpu, 0.0),
-            others_busy_s=most_waited_s(threads_waited, threads_cpu_waits(), self.watch.own_threads),
+            others_busy_s=threads_waited.end(skip=self.watch.own_threads),
             left_out=len(unsent),
             stopped=stopped,
         )
