@@ -15,6 +15,10 @@ from fastapi_async_katas.course.progress import STATE_FILE
 from fastapi_async_katas.course.report import FAILING, MISSING, SOLVED, TestRecord, kata_status, run_figures, write_report
 from fastapi_async_katas.pytest_plugin import SUBMISSION_SPACED, reporter, session
 
+# Each graded kata runs in a fresh interpreter that imports pytest and FastAPI: 8-10 s a test here
+# when quiet, past the run's 30 s per test beside a CPU hog.
+pytestmark = pytest.mark.timeout(120)
+
 QUIET_PLUGINS = "-p no:hypothesispytest -p no:benchmark"
 
 ALWAYS_PASSES = "def test_ping_answers_pong():\n    pass\n"

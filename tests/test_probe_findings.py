@@ -298,6 +298,7 @@ def test_ctrl_c_while_the_app_loads_says_nothing_was_measured_without_a_tracebac
     assert json.loads(out)["error"]["kind"] == "interrupted"
 
 
+@pytest.mark.timeout(120)  # Ctrl-C up to three times, each after a longer wait (4, 10, 25 s)
 def test_ctrl_c_ends_a_long_probe_and_reports_what_was_measured(service):
     process, out, err, began = interrupted_probe(service, "GET", "/ok", "--duration", "60", "--rate", "10", "--json")
     assert time.perf_counter() - began < 15
@@ -389,6 +390,7 @@ def test_a_target_typo_suggests_the_app_not_a_router_imported_before_it(capsys, 
     assert code == 2 and "it has 'app': try main.py:app" in err
 
 
+@pytest.mark.timeout(120)  # Ctrl-C up to three times, each after a longer wait (4, 10, 25 s)
 def test_ctrl_c_during_a_hang_says_where_the_requests_were_waiting(service):
     process, out, err, _ = interrupted_probe(service, "GET", "/hang", "-n", "3", "--timeout", "60")
     assert process.returncode == 0, err
