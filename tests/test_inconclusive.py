@@ -262,7 +262,8 @@ async def test_a_deadline_missed_while_the_thread_doing_the_work_waited_for_a_cp
 
     async with serve(app, user_files=HERE, settings=Settings(request_timeout_s=0.5)) as harness:
         run = await harness.fire("GET", "/report")
-    assert run.timed_out and run.busy_share < 0.25 <= run.others_busy_s / run.wall_s, (run.busy_s, run.others_busy_s, run.wall_s)
+    # The loop's thread only awaited: its own waits are not what made this inconclusive.
+    assert run.timed_out and run.others_busy_s / run.wall_s >= 0.25 > run.busy_s / run.others_busy_s, (run.busy_s, run.others_busy_s, run.wall_s)
     with pytest.raises(Inconclusive) as failure:
         run.expect_status(200)
     assert "timed out: 1 of 1 request(s) got no response within 0.5 s" in str(failure.value)
@@ -283,7 +284,8 @@ def test_the_longest_wait_for_a_cpu_of_any_thread_counts_one_that_ended_and_leav
     assert waits.end(skip={threading.get_native_id()}) >= 0.05
     waits = ThreadWaits()
     compute(0.2)
-    assert waits.end(skip={threading.get_native_id()}) < 0.05
+    everyones, others = waits.end(skip=set()), waits.end(skip={threading.get_native_id()})
+    assert everyones >= 0.05 and others < everyones / 2, (everyones, others)
     assert threading.Thread._bootstrap_inner is threadwaits._original_bootstrap_inner  # nothing is left patched
 
 
