@@ -246,6 +246,8 @@ def test_the_same_steps_are_blamed_once_the_user_code_itself_waits(tmp_path):
         """,
     )
     watch = watch_one_step(tmp_path, user.wait)
+    if watch.unjudged and not watch.blocks:  # as in the test below: a sampler that never got a CPU
+        pytest.skip("inconclusive: the sampler never saw the step, the CPUs busy")
     assert [(Path(b.place.file).name, b.place.line, b.kind) for b in watch.blocks] == [("usercode.py", 5, "io")]
 
 

@@ -17,7 +17,15 @@ import pytest
 
 from fastapi_async_katas.commands import probe
 from fastapi_async_katas.commands.probe_json import FINDINGS, STRICT, as_json, findings
-from fastapi_async_katas.commands.probe_report import NO_BLOCKS, NO_BLOCKS_BUT_WAITED, UNJUDGED_STEPS, no_blocks_text
+from fastapi_async_katas.commands.probe_report import (
+    NO_BLOCKS,
+    NO_BLOCKS_BUT_WAITED,
+    STARTUP_BLOCKS,
+    STARTUP_UNJUDGED,
+    UNJUDGED_STEPS,
+    no_blocks_text,
+    report_lines,
+)
 from fastapi_async_katas.commands.probing import Load, ProbeResult
 from fastapi_async_katas.engine.judging import Run
 from fastapi_async_katas.engine.records import Block, RequestRecord
@@ -344,6 +352,16 @@ def test_a_long_step_the_sampler_never_saw_is_neither_called_free_nor_let_pass_s
     result = ProbeResult(unseen, Load("GET", "/"))
     assert "blocks" in findings(result) and set(STRICT) & set(findings(result))
     assert as_json(result, "main.py:app", 50)["unjudged"][0]["wall_ms"] == 140
+
+
+def test_a_long_startup_step_the_sampler_never_saw_counts_as_startup_and_says_so():
+    quiet = Run([record(1, 0.0, 0.001)], began=0.0, ended=0.01, blocks=[], unawaited=[], timeout_s=5, block_ms=50)
+    result = ProbeResult(quiet, Load("GET", "/"), startup_unjudged=[Block(None, 160, 2, 0.0)])
+    assert findings(result) == ["startup"]
+    assert as_json(result, "main.py:app", 50)["startup_unjudged"][0]["wall_ms"] == 160
+    text = "\n".join(report_lines(result, "main.py:app", 50))
+    assert f"{STARTUP_BLOCKS}\n  {STARTUP_UNJUDGED.format(count=1, wall_ms=160, cpu_ms=2)}" in text
+    assert "blocked 0 times" not in text
 
 
 def test_the_probe_leaves_nothing_in_the_working_folder(capsys, service):

@@ -22,7 +22,7 @@ from fastapi_async_katas.engine.userfiles import Place, UserFiles, display_path
 FORMAT = 1
 KEYS = (
     "format", "target", "load", "interrupted", "requests", "left_out", "wall_s", "max_in_flight", "status_counts",
-    "latency_s", "block_ms", "blocks", "unjudged", "block_places", "startup_blocks", "unawaited", "errors", "timeouts", "findings",
+    "latency_s", "block_ms", "blocks", "unjudged", "block_places", "startup_blocks", "startup_unjudged", "unawaited", "errors", "timeouts", "findings",
 )
 ERROR_KEYS = ("format", "target", "error")
 # What `--fail-on` can choose from, in the order they are reported; `--strict` is the first four.
@@ -39,7 +39,7 @@ def findings(result: ProbeResult) -> list[str]:
         "errors": any(failed(r) for r in run.requests),
         "timeouts": bool(run.timed_out),
         "unawaited": bool(run.unawaited),
-        "startup": bool(result.startup_blocks),
+        "startup": bool(result.startup_blocks or result.startup_unjudged),  # seen or not, as `blocks`
     }
     return [name for name in FINDINGS if found[name]]
 
@@ -82,6 +82,7 @@ def as_json(result: ProbeResult, target: str, block_ms: float, user_files: UserF
         "unjudged": [block_json(b) for b in run.unjudged],
         "block_places": places_json(run.blocks, len(run.requests)),
         "startup_blocks": [block_json(b) for b in result.startup_blocks],
+        "startup_unjudged": [block_json(b) for b in result.startup_unjudged],
         "unawaited": _unawaited(result),
         "errors": _errors(run.requests, user_files or UserFiles()),
         "timeouts": _timeouts(run.timed_out),

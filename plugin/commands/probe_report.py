@@ -34,6 +34,10 @@ NO_BLOCKS_BUT_WAITED = (
     "or this probe's), or stalled while another thread held the GIL. A lower --block-ms shows the shorter steps."
 )
 STARTUP_BLOCKS = "While the app started (before any request):"
+STARTUP_UNJUDGED = (
+    "{count} step(s) of the event loop ran long enough to block, the longest {wall_ms:.0f} ms ({cpu_ms:.0f} ms of it "
+    "computing), while the sampler that tells whose code it was never got a CPU. Run the probe again on a quieter machine."
+)
 STILL_WAITING = "{count} still unanswered after {seconds:g} s, waiting at:"
 INTERRUPTED = "Interrupted: {sent} measured; {left_out} not yet sent were left out."
 STOPPED_WAITING = "{count} still unanswered when the probe was stopped, waiting at:"
@@ -72,8 +76,11 @@ def report_lines(result: ProbeResult, target: str, block_ms: float) -> list[str]
         lines += ["", SERVER_ERRORS.format(count=_requests(len(quiet)), statuses=", ".join(sorted({str(r.status) for r in quiet})))]
     if run.timed_out:
         lines += ["", *waiting_lines(run)]
-    if result.startup_blocks:
-        lines += ["", STARTUP_BLOCKS, *["  " + line for line in block_lines(result.startup_blocks, remedies=True)]]
+    if result.startup_blocks or result.startup_unjudged:
+        lines += ["", STARTUP_BLOCKS, *["  " + line for line in block_lines(result.startup_blocks, remedies=True) if result.startup_blocks]]
+    if result.startup_unjudged:
+        worst = max(result.startup_unjudged, key=lambda b: b.wall_ms)
+        lines.append("  " + STARTUP_UNJUDGED.format(count=len(result.startup_unjudged), wall_ms=worst.wall_ms, cpu_ms=worst.cpu_ms))
     return lines
 
 

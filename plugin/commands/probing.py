@@ -66,6 +66,8 @@ class ProbeResult:
     run: Run
     load: Load
     startup_blocks: list[Block] = field(default_factory=list)
+    # Steps as long as blocks while the app started, that the sampler never saw (a machine too busy).
+    startup_unjudged: list[Block] = field(default_factory=list)
     interrupted: bool = False
 
 
@@ -77,7 +79,7 @@ async def probe(app: Any, load: Load, *, settings: Settings | None = None, user_
         async with serve(app, user_files=user_files, settings=settings) as harness:
             requests = [(load.method, load.path, load.body)] * load.count
             run = await harness.fire_many(requests, headers=load.headers, at=load.send_times, stop=stop)
-    return ProbeResult(run, load, list(harness.startup_blocks), interrupted=stop.is_set())
+    return ProbeResult(run, load, list(harness.startup_blocks), list(harness.startup_unjudged), interrupted=stop.is_set())
 
 
 @contextlib.contextmanager

@@ -61,6 +61,7 @@ class Harness:
     unawaited: UnawaitedCatcher = field(init=False)
     client: httpx.AsyncClient = field(init=False)
     startup_blocks: list = field(default_factory=list, init=False)
+    startup_unjudged: list = field(default_factory=list, init=False)  # long startup steps the sampler never saw
     runs: list[Run] = field(default_factory=list, init=False)
 
     async def fire(
@@ -218,6 +219,7 @@ class Harness:
             place = self.watch.hung.place if self.watch.hung else None
             raise StartupError(f"timed out: the app's startup blocked the event loop for {s.hang_s:g} s", place) from None
         self.startup_blocks = self.watch.blocks_between(began, time.perf_counter())
+        self.startup_unjudged = self.watch.blocks_between(began, time.perf_counter(), unjudged=True)
         # What startup built lives as long as the app: a collection in the middle of a request
         # must not walk it all again, and be taken for the app's own work.
         self.unawaited.settle()
