@@ -21,8 +21,8 @@ from fastapi_async_katas.commands.probe_report import (
     NO_BLOCKS,
     NO_BLOCKS_BUT_WAITED,
     STARTUP_BLOCKS,
-    STARTUP_UNJUDGED,
     UNJUDGED_STEPS,
+    UNSEEN_STEPS,
     no_blocks_text,
     report_lines,
 )
@@ -360,7 +360,7 @@ def test_a_long_startup_step_the_sampler_never_saw_counts_as_startup_and_says_so
     assert findings(result) == ["startup"]
     assert as_json(result, "main.py:app", 50)["startup_unjudged"][0]["wall_ms"] == 160
     text = "\n".join(report_lines(result, "main.py:app", 50))
-    assert f"{STARTUP_BLOCKS}\n  {STARTUP_UNJUDGED.format(count=1, wall_ms=160, cpu_ms=2)}" in text
+    assert f"{STARTUP_BLOCKS}\n  {UNSEEN_STEPS.format(count=1, wall_ms=160, cpu_ms=2)}" in text
     assert "blocked 0 times" not in text
 
 

@@ -3,6 +3,7 @@ went wrong (errors, hangs, coroutines never awaited, blocks at startup)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi_async_katas.commands.probe_json import failed
@@ -23,21 +24,18 @@ from fastapi_async_katas.engine.userfiles import display_path
 TIMELINE_UP_TO = 40
 EACH_BLOCK_ROWS = 30
 NO_BLOCKS = "No step of the event loop took {block_ms:g} ms or more in your code: it stayed free to serve others."
-UNJUDGED_STEPS = (
-    "No block was pinned on a line of yours, but this machine was too busy to judge: {count} step(s) of the event "
-    "loop ran long enough to block, the longest {wall_ms:.0f} ms ({cpu_ms:.0f} ms of it computing), while the sampler "
-    "that tells whose code it was never got a CPU. Run the probe again on a quieter machine."
+# Steps as long as blocks that the sampler never saw: while requests were served, or while the app started.
+UNSEEN_STEPS = (
+    "{count} step(s) of the event loop ran long enough to block, the longest {wall_ms:.0f} ms ({cpu_ms:.0f} ms of it "
+    "computing), while the sampler that tells whose code it was never got a CPU. Run the probe again on a quieter machine."
 )
+UNJUDGED_STEPS = "No block was pinned on a line of yours, but this machine was too busy to judge: " + UNSEEN_STEPS
 NO_BLOCKS_BUT_WAITED = (
     "No single step of the event loop took {block_ms:g} ms or more in your code, yet requests waited up to "
     "{waited_ms:.0f} ms to get into the app: the loop was kept busy by many shorter steps (yours, the server's "
     "or this probe's), or stalled while another thread held the GIL. A lower --block-ms shows the shorter steps."
 )
 STARTUP_BLOCKS = "While the app started (before any request):"
-STARTUP_UNJUDGED = (
-    "{count} step(s) of the event loop ran long enough to block, the longest {wall_ms:.0f} ms ({cpu_ms:.0f} ms of it "
-    "computing), while the sampler that tells whose code it was never got a CPU. Run the probe again on a quieter machine."
-)
 STILL_WAITING = "{count} still unanswered after {seconds:g} s, waiting at:"
 INTERRUPTED = "Interrupted: {sent} measured; {left_out} not yet sent were left out."
 STOPPED_WAITING = "{count} still unanswered when the probe was stopped, waiting at:"
@@ -77,19 +75,29 @@ def report_lines(result: ProbeResult, target: str, block_ms: float) -> list[str]
     if run.timed_out:
         lines += ["", *waiting_lines(run)]
     if result.startup_blocks or result.startup_unjudged:
-        lines += ["", STARTUP_BLOCKS, *["  " + line for line in block_lines(result.startup_blocks, remedies=True) if result.startup_blocks]]
+        lines += ["", STARTUP_BLOCKS]
+    if result.startup_blocks:
+        lines += ["  " + line for line in block_lines(result.startup_blocks, remedies=True)]
     if result.startup_unjudged:
-        worst = max(result.startup_unjudged, key=lambda b: b.wall_ms)
-        lines.append("  " + STARTUP_UNJUDGED.format(count=len(result.startup_unjudged), wall_ms=worst.wall_ms, cpu_ms=worst.cpu_ms))
+        lines.append("  " + unseen_text(result.startup_unjudged))
     return lines
+
+
+def unseen_text(unjudged: Sequence[Block]) -> str:
+    """What the steps the sampler never saw were: how many, and the longest of them."""
+    return UNSEEN_STEPS.format(**_unseen_figures(unjudged))
+
+
+def _unseen_figures(unjudged: Sequence[Block]) -> dict[str, Any]:
+    worst = max(unjudged, key=lambda b: b.wall_ms)
+    return {"count": len(unjudged), "wall_ms": worst.wall_ms, "cpu_ms": worst.cpu_ms}
 
 
 def no_blocks_text(run: Run, block_ms: float) -> str:
     """No block was seen: say the loop stayed free only if no step went unseen and no request
     waited long to get in."""
     if run.unjudged:
-        worst = max(run.unjudged, key=lambda b: b.wall_ms)
-        return UNJUDGED_STEPS.format(count=len(run.unjudged), wall_ms=worst.wall_ms, cpu_ms=worst.cpu_ms)
+        return UNJUDGED_STEPS.format(**_unseen_figures(run.unjudged))
     waits = [(r.started - r.fired) * 1000 for r in run.requests if r.started is not None and r.fired is not None]
     waited_ms = max(waits, default=0.0)
     if waited_ms >= block_ms:
