@@ -24,6 +24,7 @@ import pytest
 
 from fastapi_async_katas.engine.blame import may_interrupt
 from fastapi_async_katas.engine.loopwatch import LoopWatch
+from fastapi_async_katas.engine.threadwaits import cpu_wait_of
 from fastapi_async_katas.engine.userfiles import UserFiles
 
 LONG_S = 0.15
@@ -41,11 +42,7 @@ def user_module(folder: Path, source: str) -> ModuleType:
 def cpu_wait_s(native_id: int) -> float:
     """Seconds the process's thread `native_id` has spent ready to run but waiting for a CPU so
     far (Linux schedstat; 0 elsewhere, and for a thread that has ended)."""
-    try:
-        with open(f"/proc/self/task/{native_id}/schedstat") as stats:
-            return int(stats.read().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return 0.0
+    return cpu_wait_of(f"self/task/{native_id}") or 0.0
 
 
 def watch_one_step(folder: Path, step, watch: LoopWatch | None = None) -> LoopWatch:

@@ -20,7 +20,7 @@ _open: list["ThreadWaits"] = []
 MOST_ENDED = 10_000
 
 
-def _wait_of(task: str) -> float | None:
+def cpu_wait_of(task: str) -> float | None:
     """Seconds the task `/proc/<task>` has waited for a CPU so far, or None if it cannot be read."""
     try:
         with open(f"/proc/{task}/schedstat", "rb") as stats:
@@ -40,7 +40,7 @@ def threads_cpu_waits() -> dict[int, float]:
     multiprocessing = sys.modules.get("multiprocessing")  # not imported: no children of its
     if multiprocessing is not None:
         tasks += [str(child.pid) for child in multiprocessing.active_children()]
-    waits = {int(task.rpartition("/")[2]): _wait_of(task) for task in tasks}
+    waits = {int(task.rpartition("/")[2]): cpu_wait_of(task) for task in tasks}
     return {native_id: wait for native_id, wait in waits.items() if wait is not None}
 
 
@@ -48,7 +48,7 @@ def _noting_bootstrap_inner(thread: threading.Thread) -> None:
     try:
         _original_bootstrap_inner(thread)
     finally:  # the thread's last moment: read what it waited, while it still exists
-        wait = _wait_of("thread-self") if _open else None
+        wait = cpu_wait_of("thread-self") if _open else None
         if wait is not None:
             for waits in list(_open):
                 if len(waits.ended) < MOST_ENDED:  # one never ended (its run raised) must not grow for ever
