@@ -93,13 +93,3 @@ def test_other_collections_leave_the_garbage_collector_alone(course):
         assert gc.isenabled()
         spreading.pytest_collection_finish(session)
         assert gc.isenabled()
-
-
-def test_a_worker_of_the_run_freezes_its_objects_when_its_session_ends(course, monkeypatch):
-    frozen = []
-    monkeypatch.setattr(spreading.gc, "freeze", lambda: frozen.append(True))
-    spreading.pytest_sessionfinish(_worker_session(course, spread=False))
-    spreading.pytest_sessionfinish(pytest.Session.from_config(course.parseconfig("--solutions")))
-    assert frozen == []
-    spreading.pytest_sessionfinish(_worker_session(course, spread=True))
-    assert frozen == [True]

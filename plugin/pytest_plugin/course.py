@@ -30,6 +30,7 @@ from fastapi_async_katas.pytest_plugin.world import USER_FILES
 
 # Registered by the package's plugin (see PLUGINS there).
 PLUGINS = [
+    "fastapi_async_katas.pytest_plugin.ending",
     "fastapi_async_katas.pytest_plugin.katafixture",
     "fastapi_async_katas.pytest_plugin.grading",
     "fastapi_async_katas.pytest_plugin.inconclusive",

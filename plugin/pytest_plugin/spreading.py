@@ -15,10 +15,9 @@ workers on two cores pay for together:
   run, and no full collection during the tests walks it again. Such a walk stops every thread
   of the worker at once, the loops of a live server and of its client alike;
 - once a worker has sent its results, pytest collects garbage twice more and the interpreter
-  tears down, and the run waits for all of it: about a second. The worker freezes its objects
-  (`gc.freeze()`), which those walks skip. The price: an exception raised in `__del__` by
-  garbage that the last tests left in a reference cycle goes unreported; before, it came out
-  as stray text on the worker's stderr, outside the test summary.
+  tears down, and the run waits for all of it: about a second. A worker is the outermost
+  session of its process, so it freezes its objects at its end, as any course run does (see
+  `ending`).
 """
 
 from __future__ import annotations
@@ -113,9 +112,3 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         gc.collect()
         gc.freeze()
         keep_frozen()
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if spread_worker(session.config):
-        gc.freeze()
