@@ -73,6 +73,21 @@ def test_the_cpu_waits_within_a_stretch_are_told_from_notes_taken_now_and_then()
     assert WaitMarks().between(0.0, 1.0) == 0.0
 
 
+def test_a_request_keeps_the_cpu_waits_of_its_whole_life_and_of_its_wait_to_get_in():
+    marks = WaitMarks(every_s=0.01)
+    for now, wait in ((1.0, 0.0), (1.1, 0.02), (1.2, 0.09), (1.3, 0.10)):
+        marks.note(now, wait)
+    record = RequestRecord(1, "GET", "/", fired=1.0, started=1.1, done=1.3)
+    record.note_busy(marks, end=1.3)
+    assert (record.busy_to_start_s, record.busy_s) == (pytest.approx(0.02), pytest.approx(0.10))
+    never_in = RequestRecord(2, "GET", "/", fired=1.1)  # still waiting to get in when the burst ended
+    never_in.note_busy(marks, end=1.2)
+    assert (never_in.busy_to_start_s, never_in.busy_s) == (pytest.approx(0.07), pytest.approx(0.07))
+    never_fired = RequestRecord(3, "GET", "/")
+    never_fired.note_busy(marks, end=1.3)
+    assert (never_fired.busy_to_start_s, never_fired.busy_s) == (0.0, 0.0)
+
+
 def test_requests_that_timed_out_while_a_thread_of_the_app_waited_for_a_cpu_are_inconclusive():
     record = RequestRecord(1, "GET", "/", fired=0.0, timed_out=True)
     run = Run([record], 0.0, 5.0, [], [], timeout_s=5.0, block_ms=50.0, busy_s=0.1, others_busy_s=2.0)

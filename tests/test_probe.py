@@ -14,6 +14,8 @@ from fastapi_async_katas.commands import probe
 from fastapi_async_katas.commands.probe_json import FORMAT, KEYS
 from fastapi_async_katas.commands.probe_report import NO_BLOCKS, STILL_WAITING
 
+TOO_BUSY = "this machine was too busy"
+
 APPS = Path(__file__).parent / "probe_apps"
 BLOCK_KEYS = {"file", "line", "function", "code", "wall_ms", "cpu_ms", "kind", "chain", "held_by", "request", "remedy"}
 
@@ -62,6 +64,8 @@ def test_a_clean_app_is_reported_free(capsys, monkeypatch):
     code, out, _ = run_probe(capsys, "clean_async_sleep.py:app", "GET", "/", "-n", "3")
     assert code == 0
     assert "at most 3 in the app at once; status: 3× 200" in out
+    if TOO_BUSY in out:  # the loop itself waited for a CPU: an honest "could not tell", not a block
+        pytest.skip(f"this machine was too busy to judge the probe: {out}")
     assert NO_BLOCKS.format(block_ms=50) in out
 
 

@@ -18,6 +18,7 @@ import pytest
 from fastapi_async_katas.commands import probe
 from fastapi_async_katas.commands.probe_json import FINDINGS, STRICT, as_json, findings
 from fastapi_async_katas.commands.probe_report import (
+    BUSY_MACHINE_WAITED,
     NO_BLOCKS,
     NO_BLOCKS_BUT_WAITED,
     STARTUP_BLOCKS,
@@ -343,6 +344,18 @@ def test_no_block_but_requests_that_waited_to_get_in_is_not_called_free():
     assert no_blocks_text(waited, 50) == NO_BLOCKS_BUT_WAITED.format(block_ms=50, waited_ms=300)
     free = Run([record(1, 0.0, 0.001), record(2, 0.0, 0.002)], began=0.0, ended=0.01, blocks=[], unawaited=[], timeout_s=5, block_ms=50)
     assert no_blocks_text(free, 50) == NO_BLOCKS.format(block_ms=50)
+
+
+def test_requests_that_waited_to_get_in_while_the_loop_waited_for_a_cpu_are_the_machines_doing():
+    busy, slow = record(1, 0.0, 0.3), record(2, 0.0, 0.2)
+    busy.busy_to_start_s = 0.28  # the loop itself waited for a CPU most of the 300 ms
+    run = Run([busy, slow], began=0.0, ended=0.31, blocks=[], unawaited=[], timeout_s=5, block_ms=50)
+    # The 200 ms one waited on the loop with no CPU wait to excuse it: not free, and not the machine's.
+    assert no_blocks_text(run, 50) == NO_BLOCKS_BUT_WAITED.format(block_ms=50, waited_ms=200)
+    slow.busy_to_start_s = 0.16
+    text = no_blocks_text(run, 50)
+    assert text == BUSY_MACHINE_WAITED.format(block_ms=50, waited_ms=300, busy_ms=280)
+    assert "stayed free to serve others" not in text and "too busy" in text
 
 
 def test_a_long_step_the_sampler_never_saw_is_neither_called_free_nor_let_pass_strict():

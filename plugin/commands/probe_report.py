@@ -35,6 +35,11 @@ NO_BLOCKS_BUT_WAITED = (
     "{waited_ms:.0f} ms to get into the app: the loop was kept busy by many shorter steps (yours, the server's "
     "or this probe's), or stalled while another thread held the GIL. A lower --block-ms shows the shorter steps."
 )
+BUSY_MACHINE_WAITED = (
+    "No single step of the event loop took {block_ms:g} ms or more in your code. Requests waited up to "
+    "{waited_ms:.0f} ms to get into the app, but for {busy_ms:.0f} ms of that the loop itself waited for a CPU: "
+    "this machine was too busy to tell whether the loop stayed free. Run the probe again on a quieter machine."
+)
 STARTUP_BLOCKS = "While the app started (before any request):"
 STILL_WAITING = "{count} still unanswered after {seconds:g} s, waiting at:"
 INTERRUPTED = "Interrupted: {sent} measured; {left_out} not yet sent were left out."
@@ -95,13 +100,17 @@ def _unseen_figures(unjudged: Sequence[Block]) -> dict[str, Any]:
 
 def no_blocks_text(run: Run, block_ms: float) -> str:
     """No block was seen: say the loop stayed free only if no step went unseen and no request
-    waited long to get in."""
+    waited long to get in; a wait that was the loop's own wait for a CPU is the machine's."""
     if run.unjudged:
         return UNJUDGED_STEPS.format(**_unseen_figures(run.unjudged))
-    waits = [(r.started - r.fired) * 1000 for r in run.requests if r.started is not None and r.fired is not None]
-    waited_ms = max(waits, default=0.0)
-    if waited_ms >= block_ms:
+    # Each request's wait to get in, and the part of it the loop thread waited for a CPU.
+    waits = [((r.started - r.fired) * 1000, r.busy_to_start_s * 1000) for r in run.requests if r.started is not None and r.fired is not None]
+    waited_ms, busy_ms = max(waits, key=lambda w: w[0] - w[1], default=(0.0, 0.0))
+    if waited_ms - busy_ms >= block_ms:
         return NO_BLOCKS_BUT_WAITED.format(block_ms=block_ms, waited_ms=waited_ms)
+    waited_ms, busy_ms = max(waits, default=(0.0, 0.0))
+    if waited_ms >= block_ms:
+        return BUSY_MACHINE_WAITED.format(block_ms=block_ms, waited_ms=waited_ms, busy_ms=busy_ms)
     return NO_BLOCKS.format(block_ms=block_ms)
 
 

@@ -155,8 +155,7 @@ class Harness:
         end = time.perf_counter()
         for record in records:
             _release_frames(record.error)
-            if record.fired is not None:  # how busy the machine was while this one was in flight
-                record.busy_s = self.watch.marks.between(record.fired, record.done or end)
+            record.note_busy(self.watch.marks, end)  # how busy the machine was meanwhile
         self.unawaited.collect()
         run = Run(
             requests=records,

@@ -44,8 +44,10 @@ class RequestRecord:
     waiting_at: Place | None = None
     # For a request still unanswered: the user's lines it waited at, outermost first.
     waiting_chain: tuple[Place, ...] = ()
-    # Seconds the loop thread waited for a CPU while this request was in flight (a busy machine).
+    # Seconds the loop thread waited for a CPU while this request was in flight (a busy machine),
+    # and the part of them before the app had it (while it waited for the loop to take it in).
     busy_s: float = 0.0
+    busy_to_start_s: float = 0.0
 
     @property
     def label(self) -> str:
@@ -56,6 +58,13 @@ class RequestRecord:
         if self.fired is None or self.done is None:
             return None
         return self.done - self.fired
+
+    def note_busy(self, marks: Any, end: float) -> None:
+        """Read how long the loop thread waited for a CPU while this one was in flight, and before
+        it got in, from the loop's `WaitMarks` (`end`: when the burst ended, for one never done)."""
+        if self.fired is not None:
+            self.busy_s = marks.between(self.fired, self.done or end)
+            self.busy_to_start_s = marks.between(self.fired, self.started or end)
 
     @property
     def busy_share(self) -> float:
