@@ -3,8 +3,9 @@
 Three commands run in turn, for a few rounds, in one run:
 
 - **bare**: pytest on one trivial test in an empty folder, which is what pytest itself costs here;
-- **fastapi**: the same test in a file that imports FastAPI, which every kata's app does: what is
-  left of a kata's run above it is the kata's own work and waits, and the harness's;
+- **fastapi**: the same test in a file that imports FastAPI, which every kata's app does: the
+  framework's share of a kata's run (a kata's run then spares itself the garbage collections
+  at exit that this one still pays, see `pytest_plugin/ending.py`);
 - **solved**: `pytest --solutions katas/01_blocking_db`, a solved kata;
 - **failing**: kata 01 as shipped (`--kata-app=` its own app.py, so no progress is kept).
 
@@ -103,7 +104,7 @@ def main() -> None:
     print(f"solved:  {solved:.2f}x a bare run (wall), {cpu['solved'] / cpu['bare']:.2f}x (cpu); aim at most {SOLVED_AIM}x")
     print(f"failing: {wait:.2f} s of the kata's own waits, plus {failing:.2f}x a bare run; aim at most {FAILING_AIM}x")
     framework = wall["fastapi"] - wall["bare"]
-    print(f"importing FastAPI alone: {framework:.2f} s, so no kata runs in less than {wall['fastapi'] / wall['bare']:.2f}x a bare run")
+    print(f"importing FastAPI alone: {framework:.2f} s, {wall['fastapi'] / wall['bare']:.2f}x a bare run")
 
 
 if __name__ == "__main__":
