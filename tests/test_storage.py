@@ -11,7 +11,7 @@ import pytest
 from verdicts import explanation
 
 from fastapi_async_katas.engine.firing import serve
-from fastapi_async_katas.engine.judging import KataFailure, Run
+from fastapi_async_katas.engine.judging import Inconclusive, KataFailure, Run
 from fastapi_async_katas.engine.loading import load_app
 from fastapi_async_katas.engine.records import RequestRecord
 from fastapi_async_katas.engine.userfiles import UserFiles
@@ -130,6 +130,18 @@ def test_a_slow_probe_fails_with_every_probe_latency_and_which_requests_they_are
     assert "  measured: 2 GET /health probes answered in 0.43 s and 0.84 s, while 0 files were read from storage" in lines
     assert "  expected: GET /health answers within 0.10 s, even while files are being read" in lines
     assert "In the timeline below, #2 and #4 are the probes (GET /health)." in lines
+
+
+def test_slow_probes_are_inconclusive_when_the_loop_waited_for_a_cpu_through_the_quickest(slow):
+    run = make_run(("/invoices/1", 0.0, 1.8), ("/health", 0.04, 0.16), ("/health", 0.2, 0.33))
+    quickest, other = run.requests[1], run.requests[2]
+    other.busy_s = 0.1  # the slower probe waited most: the quickest one is the one judged
+    with pytest.raises(KataFailure) as failure:
+        slow.expect_responsive(run, probe="/health", within_s=0.1)
+    assert not isinstance(failure.value, Inconclusive)
+    quickest.busy_s = 0.04  # a third of its 0.12 s, in a run of 1.8 s: a twentieth of the run
+    with pytest.raises(Inconclusive):
+        slow.expect_responsive(run, probe="/health", within_s=0.1)
 
 
 def test_fast_probes_pass_when_the_loop_was_never_blocked(slow):
