@@ -203,6 +203,8 @@ def test_a_slow_thread_start_does_not_outweigh_the_users_real_block_in_the_same_
     started = []
     watch = watch_one_step(tmp_path, lambda: started.append(user.spawn_then_sleep(_SlowToStart)))
     started[0].join()
+    if watch.unjudged and not watch.blocks:  # a sampler that never got a CPU: not judged
+        pytest.skip("inconclusive: the sampler never saw the step, the CPUs busy")
     assert [(b.place.line, b.kind) for b in watch.blocks] == [(7, "io")]
 
 
