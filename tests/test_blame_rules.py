@@ -61,6 +61,12 @@ def watch_one_step(folder: Path, step, watch: LoopWatch | None = None) -> LoopWa
     return watch
 
 
+def skip_if_never_seen(watch: LoopWatch) -> None:
+    """A step the sampler never saw (it never got a CPU) is not judged: skip, never pass or fail."""
+    if watch.unjudged and not watch.blocks:
+        pytest.skip("inconclusive: the sampler never saw the step, the CPUs busy")
+
+
 def test_a_step_slow_in_library_code_is_not_pinned_on_a_user_line_that_ran_for_a_moment(tmp_path):
     user = user_module(
         tmp_path,
@@ -203,8 +209,7 @@ def test_a_slow_thread_start_does_not_outweigh_the_users_real_block_in_the_same_
     started = []
     watch = watch_one_step(tmp_path, lambda: started.append(user.spawn_then_sleep(_SlowToStart)))
     started[0].join()
-    if watch.unjudged and not watch.blocks:  # a sampler that never got a CPU: not judged
-        pytest.skip("inconclusive: the sampler never saw the step, the CPUs busy")
+    skip_if_never_seen(watch)
     assert [(b.place.line, b.kind) for b in watch.blocks] == [(7, "io")]
 
 
@@ -245,8 +250,7 @@ def test_the_same_steps_are_blamed_once_the_user_code_itself_waits(tmp_path):
         """,
     )
     watch = watch_one_step(tmp_path, user.wait)
-    if watch.unjudged and not watch.blocks:  # as in the test below: a sampler that never got a CPU
-        pytest.skip("inconclusive: the sampler never saw the step, the CPUs busy")
+    skip_if_never_seen(watch)
     assert [(Path(b.place.file).name, b.place.line, b.kind) for b in watch.blocks] == [("usercode.py", 5, "io")]
 
 

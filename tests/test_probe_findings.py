@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fastapi_async_katas.commands import probe
+from fastapi_async_katas.commands import cli, probe
 from fastapi_async_katas.commands.probe_json import FINDINGS, STRICT, as_json, findings
 from fastapi_async_katas.commands.probe_report import (
     BUSY_MACHINE_WAITED,
@@ -255,7 +255,7 @@ KATAS_PROBE = [sys.executable, "-c", "import sys; from fastapi_async_katas.comma
 
 
 # What `katas` says of a Ctrl-C that lands before the probe itself runs (still importing it).
-STILL_IMPORTING = "katas probe: interrupted (Ctrl-C)"
+STILL_IMPORTING = cli.INTERRUPTED.format(command="probe")
 
 
 def interrupted_probe(*args: str) -> tuple[subprocess.Popen, str, str, float]:

@@ -18,6 +18,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hard": ("fastapi_async_katas.commands.hard", "take the course the hard way (no TODOs, tasks reduced to the goal), or back"),
 }
 
+# A Ctrl-C that the command itself did not handle (while it was still being imported, say).
+INTERRUPTED = "katas {command}: interrupted (Ctrl-C)"
+
 
 def usage() -> str:
     width = max(len(name) for name in COMMANDS)
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(COMMANDS[command][0])
         return int(module.main(args, prog=f"katas {command}") or 0)
     except KeyboardInterrupt:  # a command that reports what Ctrl-C left it with handles it itself
-        print(f"katas {command}: interrupted (Ctrl-C)", file=sys.stderr)
+        print(INTERRUPTED.format(command=command), file=sys.stderr)
         return 130
 
 

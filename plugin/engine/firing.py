@@ -217,8 +217,9 @@ class Harness:
         except LoopHung:
             place = self.watch.hung.place if self.watch.hung else None
             raise StartupError(f"timed out: the app's startup blocked the event loop for {s.hang_s:g} s", place) from None
-        self.startup_blocks = self.watch.blocks_between(began, time.perf_counter())
-        self.startup_unjudged = self.watch.blocks_between(began, time.perf_counter(), unjudged=True)
+        started = time.perf_counter()
+        self.startup_blocks = self.watch.blocks_between(began, started)
+        self.startup_unjudged = self.watch.blocks_between(began, started, unjudged=True)
         # What startup built lives as long as the app: a collection in the middle of a request
         # must not walk it all again, and be taken for the app's own work.
         self.unawaited.settle()

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi_async_katas.engine.userfiles import Place
+
+if TYPE_CHECKING:
+    from fastapi_async_katas.engine.clocks import WaitMarks
 
 CPU_SHARE_FOR_CPU_KIND = 0.5
 GIL_SHARE = 0.5
@@ -59,7 +62,7 @@ class RequestRecord:
             return None
         return self.done - self.fired
 
-    def note_busy(self, marks: Any, end: float) -> None:
+    def note_busy(self, marks: WaitMarks, end: float) -> None:
         """Read how long the loop thread waited for a CPU while this one was in flight, and before
         it got in, from the loop's `WaitMarks` (`end`: when the burst ended, for one never done)."""
         if self.fired is not None:

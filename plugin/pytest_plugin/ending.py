@@ -4,8 +4,9 @@ By the end of a kata run its process holds FastAPI, the learner's app, the world
 collected test. Then pytest collects garbage twice more (looking for unraisable exceptions, at
 unconfigure and at cleanup) and the interpreter once more as it tears down: each walk visits
 that whole heap. Together they took half a second of a solved kata's three-second run here,
-more than its tests' own CPU time. The run's outermost session freezes what is alive at its end (`gc.freeze()`),
-which those walks skip. A worker of the spread `--solutions` run is such a session, too.
+more than its tests' own CPU time. The run's outermost session freezes what is alive at its
+end (`gc.freeze()`), which those walks skip. A worker of the spread `--solutions` run is such
+a session, too.
 
 Only the outermost session: one run inside another (the contract check's variants, pytester's
 inline runs) ends in a process that goes on, where frozen garbage would never be freed. The

@@ -107,8 +107,8 @@ class StorageChecks:
         if not probes:
             raise ValueError(f"the run has no request for {probe!r} to judge; fire some with the others")
         latencies = [r.latency_s for r in probes if r.latency_s is not None]
-        fastest = min(latencies) if latencies else float("inf")
         quickest = min(probes, key=lambda r: r.latency_s if r.latency_s is not None else float("inf"))
+        fastest = quickest.latency_s if quickest.latency_s is not None else float("inf")
         if fastest <= within_s and not run.blocks:
             return
         label = f"{probes[0].method} {probe}"
