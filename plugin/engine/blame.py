@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 from asyncio.base_subprocess import BaseSubprocessTransport
+from collections.abc import Iterable
 from types import CodeType, FrameType
 
 from fastapi_async_katas.engine.userfiles import COMPREHENSIONS, Place, UserFiles, is_plugin_file
@@ -27,9 +28,13 @@ _EXCUSED_CODES = frozenset({threading.Thread.start.__code__, BaseSubprocessTrans
 _RESUME = dis.opmap["RESUME"]
 
 
-def copy_stack_of(tid: int) -> Stack:
+def copy_stack_of(tid: int, boundary: CodeType | None = None, until: FrameType | None = None) -> tuple[Stack, FrameType | None]:
     """The stack of thread `tid` as it is now, innermost frame first, copied with no garbage
-    collection meanwhile.
+    collection meanwhile; with it, the outermost of its frames that runs `boundary`.
+
+    The copy ends at `until`, that frame included, when the stack holds it: a sampler that found
+    the outermost frame of a step once need not copy the frames outside it again (the test, the
+    code that runs the loop) at every sample, nor weigh them.
 
     Reading another thread's frames makes frame objects for them (`sys._current_frames()`,
     `f_back`). A collection started by one of those allocations runs Python code (a GC
@@ -46,13 +51,25 @@ def copy_stack_of(tid: int) -> Stack:
     try:
         frame: FrameType | None = sys._current_frames().get(tid)
         found = []
+        outermost = None
         while frame is not None:
-            found.append((frame.f_code, frame.f_lasti))
+            code = frame.f_code
+            found.append((code, frame.f_lasti))
+            if code is boundary:
+                outermost = frame
+                if frame is until:
+                    break
             frame = frame.f_back
-        return tuple(found)
+        return tuple(found), outermost
     finally:
         if enabled:
             gc.enable()
+
+
+def stack_key(stack: Stack) -> tuple[int, ...]:
+    """A key equal for equal stacks while their code objects live, quick to hash: a code
+    object's own hash walks its bytecode, names and constants each time."""
+    return tuple([id(code) for code, _ in stack] + [lasti for _, lasti in stack])
 
 
 def blamed_place(stack: Stack, user_files: UserFiles, step_code: CodeType) -> Place | None:
@@ -89,12 +106,12 @@ def blamed_chain(stack: Stack, user_files: UserFiles, step_code: CodeType) -> tu
     return tuple(dict.fromkeys([*reversed(outer), Place.at(*stack[found])]))
 
 
-def heaviest_chain(weights: dict[Stack, float], user_files: UserFiles, step_code: CodeType) -> tuple[tuple[Place, ...], float]:
+def heaviest_chain(weights: Iterable[tuple[Stack, float]], user_files: UserFiles, step_code: CodeType) -> tuple[tuple[Place, ...], float]:
     """The user line the samples weigh most on, as the chain of user frames that led to it (the
-    heaviest such chain), and the line's weight in seconds."""
+    heaviest such chain), and the line's weight in seconds; `weights` pairs each stack with its."""
     totals: dict[Place, float] = {}
     chains: dict[Place, tuple[tuple[Place, ...], float]] = {}
-    for stack, weight in weights.items():
+    for stack, weight in weights:
         chain = blamed_chain(stack, user_files, step_code)
         if chain:
             place = chain[-1]

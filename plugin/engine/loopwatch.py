@@ -202,7 +202,7 @@ class LoopWatch:
         if wall_ms - waiting_ms - step.gc_s * 1000 < self.block_ms:
             return
         # A copy: a late sample may still add to the step's weights while its stacks are resolved.
-        chain, weight_s = heaviest_chain(dict(step.weights or {}), self.user_files, _STEP_CODE)
+        chain, weight_s = heaviest_chain(step.stack_weights(), self.user_files, _STEP_CODE)
         blamed = bool(chain) and weight_s * 1000 >= BLAME_SHARE * self.block_ms
         others_ms = max((time.process_time() - step.process_cpu0) * 1000 - cpu_ms, 0.0)
         # The sampler needs the GIL too: with no sample at all, it never got it after its first wait.
@@ -279,7 +279,7 @@ class LoopWatch:
             # Each sample takes the GIL from the loop thread, and gives it back only when this
             # thread gets a CPU again: in a long step, fewer samples will do.
             wait = min(max(interval, running * SLOWDOWN), MAX_INTERVAL_S)
-            stack = copy_stack_of(self._tid)
+            stack, step.outermost = copy_stack_of(self._tid, _STEP_CODE, step.outermost)
             if self._step is not step:
                 continue
             step.weigh(stack, now, ready, sample_after, gil.cpu(), gil.in_own_call(), runs)

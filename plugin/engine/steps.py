@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from fastapi_async_katas.engine.blame import Stack
+from fastapi_async_katas.engine.blame import Stack, stack_key
 
 
 class Step:
@@ -34,7 +34,10 @@ class Step:
     samples = 0
     longest_gap_s = 0.0
     context: Any = None  # the step's contextvars.Context, read when it ends
-    weights: dict[Stack, float] | None = None
+    # Each stack sampled, by its `stack_key`, with the seconds credited to it.
+    weights: dict[tuple[int, ...], tuple[Stack, float]] | None = None
+    # The step's outermost frame, once a sample found it: later samples copy no frame outside it.
+    outermost: Any = None
 
     def __init__(self, started: float, cpu0: float, ready0: float, process_cpu0: float, runs0: int = 0) -> None:
         self.started = self.last = started
@@ -71,4 +74,9 @@ class Step:
         self.samples += 1
         self.longest_gap_s = max(self.longest_gap_s, since)
         weights = self.weights = self.weights if self.weights is not None else {}
-        weights[stack] = weights.get(stack, 0.0) + weight
+        key = stack_key(stack)
+        weights[key] = (stack, weights[key][1] + weight) if key in weights else (stack, weight)
+
+    def stack_weights(self) -> list[tuple[Stack, float]]:
+        """Each stack sampled, with its weight in seconds (a copy: a late sample may still add)."""
+        return list((self.weights or {}).values())

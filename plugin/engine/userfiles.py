@@ -8,7 +8,7 @@ import os
 import sys
 import sysconfig
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType, FrameType
 
@@ -64,13 +64,19 @@ class UserFiles:
     """
 
     roots: tuple[str, ...] = ()
+    # Each file name asked about, with the answer: asked for every frame of every sample and of
+    # every suspended task's chain, mostly of the same few library files.
+    _known: dict[str, bool] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def under(cls, folders: Iterable[str | os.PathLike[str]]) -> "UserFiles":
         return cls(tuple(str(Path(f).resolve()) + os.sep for f in folders))
 
     def __contains__(self, filename: str) -> bool:
-        return _is_user_file(self.roots, filename)
+        known = self._known.get(filename)
+        if known is None:
+            known = self._known[filename] = _is_user_file(self.roots, filename)
+        return known
 
     def innermost(self, frame: FrameType | None) -> FrameType | None:
         """The innermost frame of this stack that is in a user file."""
