@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,17 @@ class VariantResult:
     error: str = ""
     notes: list[str] = field(default_factory=list)
     cores: int | None = None
-    # Whether anything in the run asked how many cores the machine has (a default executor does).
+    # Whether the run's verdict could depend on how many cores the machine has: something in it
+    # asked, other than a thread pool that sizes itself by it and never had that many threads.
     asked_for_cores: bool = False
+    # The thread pools that sized themselves by the core count (a default executor does).
+    sized_pools: list[ThreadPoolExecutor] = field(default_factory=list, repr=False)
+
+    def note_pools(self) -> None:
+        """A pool that started as many threads as it may have could have kept work waiting for one,
+        which a bigger machine's pool would not. One that never did ran all its work at once, as
+        any bigger pool would: its size did not matter."""
+        self.asked_for_cores = self.asked_for_cores or any(len(pool._threads) >= pool._max_workers for pool in self.sized_pools)
 
     @property
     def inconclusive(self) -> bool:
@@ -79,6 +90,10 @@ class _Collector:
                 self.result.notes += [" ".join(value) for key, value in report.user_properties if key == "passed_but"]
 
 
+# A thread pool with no `max_workers` asks for the core count here.
+_SIZED_POOL = ThreadPoolExecutor.__init__.__code__
+
+
 @contextlib.contextmanager
 def _cores(count: int, result: VariantResult) -> Any:
     """Make this process report `count` cores, noting whether anything asks."""
@@ -86,7 +101,11 @@ def _cores(count: int, result: VariantResult) -> Any:
     originals = {n: getattr(os, n) for n in names}
 
     def faked() -> int:
-        result.asked_for_cores = True
+        caller = sys._getframe(1)
+        if caller.f_code is _SIZED_POOL:
+            result.sized_pools.append(caller.f_locals["self"])
+        else:
+            result.asked_for_cores = True
         return count
 
     for name in names:
@@ -129,6 +148,8 @@ def run_variant(variant: Variant, cores: int | None = None) -> VariantResult:
             collector.result.exit_code = int(pytest.main(args, plugins=[*plugins, collector]))
         except BaseException as exc:  # a crashing variant is a failed contract test, not a crashed run
             collector.result.error = f"{type(exc).__name__}: {exc}"
+    collector.result.note_pools()
+    collector.result.sized_pools.clear()
     return collector.result
 
 
@@ -154,8 +175,9 @@ def run_once_more_if_inconclusive(variant: Variant, cores: int) -> VariantResult
 
 
 def run_on_any_machine(variant: Variant) -> VariantResult:
-    """Run a variant as on a one-core machine, and, if anything asked how many cores there are,
-    again as on a two-core and a 64-core one: the verdict must not change with the machine's size.
+    """Run a variant as on a one-core machine, and, if its verdict could depend on how many cores
+    there are (see `VariantResult.asked_for_cores`), again as on a two-core and a 64-core one:
+    the verdict must not change with the machine's size.
     A core count where the machine stayed too busy to judge, beside one that passed, is left out;
     a verdict that differs is run once more on the side that failed before it counts as a change."""
     few = run_once_more_if_inconclusive(variant, FEWEST_CORES)
@@ -180,7 +202,7 @@ def run_on_any_machine(variant: Variant) -> VariantResult:
             few.error = (
                 f"{variant.name}: the verdict changes with the machine's core count: "
                 f"with {FEWEST_CORES} core {few.outcomes}, with {cores} cores {more.outcomes}. "
-                f"What failed, as on {failed.cores} cores:\n" + "\n".join(failed.output.values())
+                f"What failed, as on {failed.cores} core{'' if failed.cores == 1 else 's'}:\n" + "\n".join(failed.output.values())
             )
             break
     return few
