@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from appimports import app_imports_undone
 
 from fastapi_async_katas.commands import probe
 from fastapi_async_katas.commands.probe_json import FORMAT, KEYS
@@ -23,11 +24,8 @@ BLOCK_KEYS = {"file", "line", "function", "code", "wall_ms", "cpu_ms", "kind", "
 @pytest.fixture(autouse=True)
 def _isolated_imports(monkeypatch):
     """The probe puts the app's folder on sys.path and imports it: undo both after each test."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+    with app_imports_undone(monkeypatch):
+        yield
 
 
 def marked_line(path: Path) -> int:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from appimports import app_imports_undone
 
 from fastapi_async_katas.commands import cli, probe
 from fastapi_async_katas.commands.probe_json import FINDINGS, STRICT, as_json, findings
@@ -106,11 +107,9 @@ async def rare():
 
 @pytest.fixture(autouse=True)
 def _isolated_imports(monkeypatch):
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+    """The probe puts the app's folder on sys.path and imports it: undo both after each test."""
+    with app_imports_undone(monkeypatch):
+        yield
 
 
 @pytest.fixture

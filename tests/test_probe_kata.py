@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from appimports import app_imports_undone
 
 from fastapi_async_katas.commands import probe
 from fastapi_async_katas.commands.probeworld import NEEDS_ITS_WORLD
@@ -18,11 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _isolated_imports(monkeypatch):
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+    """The probe puts the app's folder on sys.path and imports it: undo both after each test."""
+    with app_imports_undone(monkeypatch):
+        yield
 
 
 def test_a_kata_number_probes_the_learners_app_with_its_world_and_leaves_nothing(capsys, monkeypatch):
