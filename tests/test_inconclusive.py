@@ -221,8 +221,12 @@ def hogged_cpu():
         pytest.skip("needs Linux's CPU affinity and schedstat")
     allowed = os.sched_getaffinity(0)
     cpu = min(allowed)
-    hog = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"])
+    hog = subprocess.Popen(
+        [sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}}); print('spinning', flush=True)\nwhile True: pass"],
+        stdout=subprocess.PIPE,
+    )
     try:
+        hog.stdout.readline()  # computing from now on, not still starting Python: that took most of the test's 60 ms
         yield cpu
     finally:
         os.sched_setaffinity(0, allowed)
