@@ -382,81 +382,84 @@ async def test_pure_python_work_in_threads_is_blamed_at_most_as_the_gil_on_the_l
     assert set(found) <= {(HERE, line_of(_offloading_cpu, "to_thread"), "_offloading_cpu", "gil")}
 
 
-def test_the_code_that_runs_the_loop_is_never_blamed(tmp_path):
-    runner = tmp_path / "runner.py"
-    runner.write_text(
-        textwrap.dedent(
-            """
-            import asyncio
-            import time
-
-
-            async def main():
-                loop = asyncio.get_running_loop()
-                done = loop.create_future()
-                loop.call_soon(time.sleep, 0.15)
-                loop.call_soon(done.set_result, None)
-                await done
-
-
-            def run(watch):
-                with watch:
-                    asyncio.run(main())
-            """
-        )
-    )
-    spec = importlib.util.spec_from_file_location("blame_test_runner", runner)
+def run_watched(tmp_path: Path, name: str, source: str, *, tries: int = 1) -> LoopWatch:
+    """Run the `run(watch)` of `source`, a module written to `tmp_path` (so its lines are the
+    user's), under a LoopWatch: again, up to `tries` runs in all, while no block shows (a very busy
+    machine may excuse one block as waiting for a CPU)."""
+    runner = tmp_path / f"{name}.py"
+    runner.write_text(textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(f"blame_test_{name}", runner)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    watch = LoopWatch(UserFiles.under([tmp_path]))
-    module.run(watch)
+    for _ in range(tries):
+        watch = LoopWatch(UserFiles.under([tmp_path]))
+        module.run(watch)
+        if watch.blocks:
+            break
+    return watch
+
+
+def test_the_code_that_runs_the_loop_is_never_blamed(tmp_path):
+    watch = run_watched(
+        tmp_path,
+        "runner",
+        """
+        import asyncio
+        import time
+
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+            loop.call_soon(time.sleep, 0.15)
+            loop.call_soon(done.set_result, None)
+            await done
+
+
+        def run(watch):
+            with watch:
+                asyncio.run(main())
+        """,
+    )
     assert watch.blocks == []
 
 
 def test_a_loop_run_inside_a_step_is_blamed_with_the_chain_from_the_outer_step(tmp_path):
     """Samples after the first copy the stack only down to the outermost step: a loop run inside
     it (its own steps on the same stack) must not cut the chain short at the inner loop's step."""
-    runner = tmp_path / "nested.py"
-    runner.write_text(
-        textwrap.dedent(
-            """
-            import asyncio
-            import time
+    watch = run_watched(
+        tmp_path,
+        "nested",
+        """
+        import asyncio
+        import time
 
 
-            async def inner():
-                time.sleep(0.3)
+        async def inner():
+            time.sleep(0.3)
 
 
-            def run_nested():
-                outer = asyncio.get_running_loop()
-                asyncio.events._set_running_loop(None)
-                loop = asyncio.new_event_loop()
-                try:
-                    loop.run_until_complete(inner())
-                finally:
-                    loop.close()
-                    asyncio.events._set_running_loop(outer)
+        def run_nested():
+            outer = asyncio.get_running_loop()
+            asyncio.events._set_running_loop(None)
+            loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(inner())
+            finally:
+                loop.close()
+                asyncio.events._set_running_loop(outer)
 
 
-            async def main():
-                run_nested()
+        async def main():
+            run_nested()
 
 
-            def run(watch):
-                with watch:
-                    asyncio.run(main())
-            """
-        )
+        def run(watch):
+            with watch:
+                asyncio.run(main())
+        """,
+        tries=2,
     )
-    spec = importlib.util.spec_from_file_location("blame_test_nested", runner)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for _ in range(2):  # a very busy machine may excuse one block as waiting for a CPU
-        watch = LoopWatch(UserFiles.under([tmp_path]))
-        module.run(watch)
-        if watch.blocks:
-            break
     [block] = watch.blocks
     if block.samples < 2:
         pytest.skip("inconclusive: the sampler got a CPU once at most in the step, so no later sample was copied")
@@ -466,33 +469,25 @@ def test_a_loop_run_inside_a_step_is_blamed_with_the_chain_from_the_outer_step(t
 def test_a_step_that_waits_at_two_lines_is_blamed_on_the_longer_wait_even_when_it_came_first(tmp_path):
     """Samples at two lines of one function are weighed apart: the heavier line is blamed, not
     the one sampled last."""
-    runner = tmp_path / "two_lines.py"
-    runner.write_text(
-        textwrap.dedent(
-            """
-            import asyncio
-            import time
+    watch = run_watched(
+        tmp_path,
+        "two_lines",
+        """
+        import asyncio
+        import time
 
 
-            async def main():
-                time.sleep(0.3)  # the longer wait
-                time.sleep(0.1)  # the shorter one
+        async def main():
+            time.sleep(0.3)  # the longer wait
+            time.sleep(0.1)  # the shorter one
 
 
-            def run(watch):
-                with watch:
-                    asyncio.run(main())
-            """
-        )
+        def run(watch):
+            with watch:
+                asyncio.run(main())
+        """,
+        tries=2,
     )
-    spec = importlib.util.spec_from_file_location("blame_test_two_lines", runner)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for _ in range(2):  # a very busy machine may excuse one block as waiting for a CPU
-        watch = LoopWatch(UserFiles.under([tmp_path]))
-        module.run(watch)
-        if watch.blocks:
-            break
     [block] = watch.blocks
     assert "the longer wait" in block.place.code
 

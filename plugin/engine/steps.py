@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any
 
 from fastapi_async_katas.engine.blame import Stack, stack_key
@@ -37,7 +38,7 @@ class Step:
     # Each stack sampled, by its `stack_key`, with the seconds credited to it.
     weights: dict[tuple[int, ...], tuple[Stack, float]] | None = None
     # The step's outermost frame, once a sample found it: later samples copy no frame outside it.
-    outermost: Any = None
+    outermost: FrameType | None = None
 
     def __init__(self, started: float, cpu0: float, ready0: float, process_cpu0: float, runs0: int = 0) -> None:
         self.started = self.last = started
