@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import threading
 import time
@@ -390,6 +391,61 @@ async def test_a_start_that_fails_half_way_is_undone_and_the_next_serve_works(mo
     monkeypatch.undo()
     async with serve(FastAPI(), user_files=HERE, settings=QUICK) as harness:
         (await harness.fire("GET", "/")).expect_status(404)
+
+
+# A fresh process, where nothing has loaded anyio's backend yet (in this one, anyio's pytest plugin
+# has): the first `def` route and the first call of a client built at startup would load them mid-burst.
+FIRST_USE = """
+import asyncio, contextlib, importlib.abc, sys
+import httpx
+from fastapi import FastAPI
+from fastapi_async_katas import serve
+from fastapi_async_katas.engine.lazyparts import ANYIO_BACKEND
+
+imported = []
+class Noting(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        imported.append(name)
+sys.meta_path.insert(0, Noting())
+
+async def lifespan(app):
+    async with httpx.AsyncClient() as client:
+        app.state.client = client
+        yield
+
+app = FastAPI(lifespan=contextlib.asynccontextmanager(lifespan))
+
+@app.get("/work")
+def work():
+    return {"ok": True}
+
+@app.get("/call")
+async def call():
+    try:
+        await app.state.client.get("http://127.0.0.1:9/")
+    except httpx.ConnectError:
+        return {"refused": True}
+
+async def main():
+    print("before:", [name for name in [ANYIO_BACKEND, "httpcore"] if name in sys.modules])
+    async with serve(app) as shop:
+        imported.clear()
+        (await shop.fire("GET", "/work", n=5)).expect_status(200)
+        (await shop.fire("GET", "/call")).expect_status(200)
+    print("during:", [name for name in imported if name.startswith(("anyio", "httpcore"))])
+
+asyncio.run(main())
+"""
+
+
+def test_the_libraries_parts_that_load_on_first_use_are_loaded_before_the_first_request(tmp_path):
+    """A burst must not pay for importing anyio's backend (20-100 ms on the loop)."""
+    script = tmp_path / "first_use.py"
+    script.write_text(FIRST_USE)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "before: []" in done.stdout, f"already loaded, so this proves nothing: {done.stdout}"
+    assert "during: []" in done.stdout, done.stdout
 
 
 def test_the_hang_signal_never_interrupts_the_plugins_or_asyncios_own_code():

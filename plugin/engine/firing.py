@@ -21,6 +21,7 @@ from fastapi_async_katas.engine.awaits import UnawaitedCatcher
 from fastapi_async_katas.engine.exits import exits_refused
 from fastapi_async_katas.engine.explaining import raised_at
 from fastapi_async_katas.engine.judging import Run
+from fastapi_async_katas.engine.lazyparts import load_lazy_parts
 from fastapi_async_katas.engine.lifespan import Lifespan, LifespanFailed
 from fastapi_async_katas.engine.loopwatch import LoopHung, LoopWatch
 from fastapi_async_katas.engine.recording import REQUEST_VAR, OnAnswer, recording, sending_now
@@ -257,13 +258,9 @@ class Harness:
 
 
 @asynccontextmanager
-async def serve(
-    app: ASGIApp,
-    *,
-    user_files: UserFiles | None = None,
-    settings: Settings | None = None,
-) -> AsyncIterator[Harness]:
+async def serve(app: ASGIApp, *, user_files: UserFiles | None = None, settings: Settings | None = None) -> AsyncIterator[Harness]:
     """Start `app` (lifespan included), yield a `Harness` to fire requests, then shut it down."""
+    load_lazy_parts()  # not in the first request's time: see `lazyparts`
     harness = Harness(app, user_files or UserFiles(), settings or Settings())
     with exits_refused():
         try:
