@@ -108,6 +108,28 @@ async def test_a_sleep_is_blamed_on_its_line_as_io():
     assert await blocks_of(app) == [(HERE, line_of(report, "time.sleep"), "report", "io")]
 
 
+async def test_a_block_shorter_than_the_default_wait_before_sampling_is_blamed_with_a_lower_threshold():
+    """With a low threshold (`katas probe --block-ms 5`), a step past it is sampled, however short,
+    and blamed on its line: not excused as a step whose sampler never got a CPU."""
+    app = FastAPI()
+
+    @app.get("/")
+    async def report():
+        time.sleep(0.015)
+        return {}
+
+    fine = Settings(request_timeout_s=10.0, block_ms=5.0, hang_s=10.0)
+    blamed, unseen = set(), []
+    async with serve(app, user_files=UserFiles(), settings=fine) as harness:
+        for _ in range(3):  # on a very busy machine the sampler may be starved in one burst, not in three
+            run = await harness.fire("GET", "/")
+            blamed |= {(Path(b.place.file).name, b.place.line) for b in run.blocks}
+            unseen += run.unjudged
+            if blamed:
+                break
+    assert (HERE, line_of(report, "time.sleep")) in blamed, f"not blamed; steps never sampled: {[b.wall_ms for b in unseen]}"
+
+
 async def test_a_pure_python_loop_is_blamed_on_its_line_as_cpu():
     app = FastAPI()
 

@@ -93,7 +93,7 @@ class LoopWatch:
 
     user_files: UserFiles = field(default_factory=UserFiles)
     block_ms: float = 50.0
-    sample_after_ms: float = 20.0
+    sample_after_ms: float | None = None  # 20 ms, or half of `block_ms` if less: a step past a low threshold is sampled too
     interval_ms: float = 4.0
     hang_s: float | None = None
     # A context variable whose value, in the context a step runs in, says which request it serves.
@@ -107,6 +107,7 @@ class LoopWatch:
     deadline: float | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        self.sample_after_ms = min(20.0, self.block_ms / 2) if self.sample_after_ms is None else self.sample_after_ms
         self._tid = 0
         self._step: Step | None = None
         self._stop = threading.Event()
