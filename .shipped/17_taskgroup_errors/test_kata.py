@@ -15,8 +15,8 @@ PRODUCT = 2
 # When all goes well, each call to the catalog service takes this long: the three calls of a
 # page, made together, take about as long as one of them.
 LATENCY_S = 0.6
-# When the price database is down, each price call fails after FAILS_AFTER_S, while the stock
-# and reviews calls of the second test would take SLOW_S to answer.
+# When one of the catalog's databases is down, each call to it fails after FAILS_AFTER_S, while
+# the other calls of the second test would take SLOW_S to answer.
 FAILS_AFTER_S = 0.05
 SLOW_S = 1.2
 # A call the app cancels reaches the catalog service as a hang-up within moments; this long
@@ -26,15 +26,15 @@ HANG_UP_WITHIN_S = 0.5
 
 
 class Product:
-    """Product 2 as the catalog service knows it, with fresh figures for each test, and whether
-    the service's price database is down."""
+    """Product 2 as the catalog service knows it, with fresh figures for each test, and which of
+    the service's databases is down, if one is ("prices", "stock" or "reviews")."""
 
     def __init__(self) -> None:
         self.available = random.randint(1, 99)
         self.price = random.randint(100, 9999) / 100
         self.rating = random.randint(10, 50) / 10
         self.reviews = random.randint(1, 500)
-        self.prices_down = False
+        self.down = ""
 
     def page(self) -> dict:
         return {
@@ -56,31 +56,28 @@ def product() -> Product:
 def catalog(katas_upstream, product: Product) -> Upstream:
     """The catalog service: GET /stock/2, /prices/2 and /reviews/2."""
 
-    def answer(body):
+    def answer(name, body):
         def respond(request):
             if request.params["product_id"] != str(PRODUCT):
                 return Reply(404, {"detail": "no such product"})
+            if product.down == name:
+                return Reply(503, {"detail": f"the {name} database is down"})
             return body()
 
         return respond
 
-    def price():
-        if product.prices_down:
-            return Reply(503, {"detail": "the price database is down"})
-        return {"product_id": PRODUCT, "price": product.price, "currency": "EUR"}
-
     service = katas_upstream(Upstream("catalog service", env_var="CATALOG_URL", latency_s=LATENCY_S))
-    service.route("GET", "/stock/{product_id}", answer(lambda: {"product_id": PRODUCT, "available": product.available}))
-    service.route("GET", "/prices/{product_id}", answer(price))
-    service.route("GET", "/reviews/{product_id}", answer(lambda: {"product_id": PRODUCT, "rating": product.rating, "count": product.reviews}))
+    service.route("GET", "/stock/{product_id}", answer("stock", lambda: {"product_id": PRODUCT, "available": product.available}))
+    service.route("GET", "/prices/{product_id}", answer("prices", lambda: {"product_id": PRODUCT, "price": product.price, "currency": "EUR"}))
+    service.route("GET", "/reviews/{product_id}", answer("reviews", lambda: {"product_id": PRODUCT, "rating": product.rating, "count": product.reviews}))
     return service
 
 
-def take_prices_down(catalog: Upstream, product: Product, *, others_take_s: float) -> None:
-    """The price database goes down: price calls fail at once; the other calls take `others_take_s`."""
-    product.prices_down = True
+def take_down(catalog: Upstream, product: Product, name: str, *, others_take_s: float) -> None:
+    """The catalog's `name` database goes down: its calls fail at once; the others take `others_take_s`."""
+    product.down = name
     catalog.set_latency(others_take_s)
-    catalog.set_latency(FAILS_AFTER_S, "/prices/{product_id}")
+    catalog.set_latency(FAILS_AFTER_S, f"/{name}/{{product_id}}")
 
 
 async def until_settled(catalog: Upstream, seconds: float) -> None:
@@ -121,28 +118,44 @@ def expect_the_others_cancelled(run, catalog: Upstream) -> None:
         )
 
 
-def expect_a_502_naming_the_price_call(run) -> None:
-    """The shopper is told 502 Bad Gateway, in words that name the price call."""
+# How a call is named in words: its path, less a plural's "s" ("price" is in "prices").
+CALLS = {"prices": "price", "stock": "stock", "reviews": "review"}
+
+
+def expect_a_502_naming_the_failed_call(run, name: str, answered_before: tuple[str, str] | None = None) -> str:
+    """The shopper is told 502 Bad Gateway, in words that name the failed call (`name`), and
+    that differ from the answer given when another call failed (`answered_before`: its name and
+    answer). Returns the answer."""
     __tracebackhide__ = True
     record = run.requests[0]
     body = record.json()
+    word, path = CALLS[name], f"GET /{name}/{PRODUCT}"
     if record.status == 200:
         run.fail(
-            f"{record.label} answered 200 with a page that lacks what the failed price call should have given it.",
+            f"{record.label} answered 200 with a page that lacks what the failed {word} call should have given it.",
             measured=[f"status 200; the page: {body}"],
-            expected=["502 Bad Gateway, saying that the price call failed: a page without its price is not a product page"],
+            expected=[f"502 Bad Gateway, saying that the {word} call failed: a page without its {word} is not a product page"],
             show_timeline=False,
         )
     run.expect_status(502)
-    text = str(body).lower()
-    # An answer that names every call ("stock, price or reviews") does not say which one failed.
-    if "price" not in text or ("stock" in text and "review" in text):
+    text = str(body)
+    if word not in text.lower():
         run.fail(
-            f"{record.label} answered 502, but did not say which call failed.",
+            f"{record.label} answered 502 when the {word} call failed, but did not say which call failed.",
             measured=[f"the answer: {body}"],
-            expected=["a 502 whose answer names the call that failed: the price call (GET /prices/2)"],
+            expected=[f"a 502 whose answer names the call that failed: the {word} call ({path})"],
             show_timeline=False,
         )
+    if answered_before is not None and answered_before[1].lower() == text.lower():
+        # Words that name every call ("stock, price or reviews") do not say which one failed.
+        run.fail(
+            f"{record.label} answered 502, but did not say which call failed: the same answer whichever call it was.",
+            measured=[f"the answer when the {CALLS[answered_before[0]]} call failed: {answered_before[1]}",
+                      f"the answer when the {word} call failed: {text}"],
+            expected=[f"a 502 whose answer names the call that failed: the {word} call ({path}) this time"],
+            show_timeline=False,
+        )
+    return text
 
 
 async def test_the_page_shows_stock_price_and_reviews_from_three_calls_at_once(kata, catalog, product):
@@ -154,7 +167,7 @@ async def test_the_page_shows_stock_price_and_reviews_from_three_calls_at_once(k
 
 
 async def test_when_the_price_call_fails_the_other_two_are_cancelled(kata, catalog, product):
-    take_prices_down(catalog, product, others_take_s=SLOW_S)
+    take_down(catalog, product, "prices", others_take_s=SLOW_S)
     async with kata.serve() as shop:
         run = await shop.fire("GET", f"/products/{PRODUCT}/page")
         await until_settled(catalog, HANG_UP_WITHIN_S)
@@ -162,7 +175,10 @@ async def test_when_the_price_call_fails_the_other_two_are_cancelled(kata, catal
 
 
 async def test_the_shopper_gets_a_502_that_names_the_failed_call(kata, catalog, product):
-    take_prices_down(catalog, product, others_take_s=LATENCY_S)
-    async with kata.serve() as shop:
-        run = await shop.fire("GET", f"/products/{PRODUCT}/page")
-    expect_a_502_naming_the_price_call(run)
+    answered = None
+    # The price database goes down; later, the stock database instead.
+    for name in ("prices", "stock"):
+        take_down(catalog, product, name, others_take_s=LATENCY_S)
+        async with kata.serve() as shop:
+            run = await shop.fire("GET", f"/products/{PRODUCT}/page")
+        answered = (name, expect_a_502_naming_the_failed_call(run, name, answered))
