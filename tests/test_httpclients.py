@@ -78,3 +78,23 @@ def test_the_classes_are_put_back_afterwards():
     with HttpClientWatch(HERE).installed():
         assert httpx.AsyncClient.__init__ is not before
     assert httpx.AsyncClient.__init__ is before
+
+
+async def test_a_client_built_in_a_worker_thread_is_told_apart_from_one_built_on_the_loop():
+    app = FastAPI()
+
+    @app.get("/sync")
+    def in_a_thread():
+        with httpx.Client():  # a `def` route: built in the threadpool's thread, not on the loop
+            return {}
+
+    @app.get("/async")
+    async def on_the_loop():
+        async with httpx.AsyncClient():
+            return {}
+
+    with HttpClientWatch(HERE).installed() as watch:
+        async with serve(app, user_files=HERE, settings=NO_BLOCKS) as harness:
+            (await harness.fire("GET", "/sync")).expect_status(200)
+            (await harness.fire("GET", "/async")).expect_status(200)
+    assert [(c.kind, c.on_loop) for c in watch.built] == [("httpx.Client", False), ("httpx.AsyncClient", True)]

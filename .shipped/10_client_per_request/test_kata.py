@@ -71,16 +71,21 @@ def expect_connections_shared(run, catalog, http_clients) -> None:
         measured = [f"{opened} TCP connections accepted by the catalog service for {len(run.requests)} labels"]
     if len(built) > 1:
         cpu_ms = sorted(client.cpu_ms for client in built)
+        where = "on the event loop" if all(client.on_loop for client in built) else "in the threads that built them"
         measured.append(
             f"{len(built)} {built[0].kind} objects built while the requests ran, each costing about "
             f"{cpu_ms[len(cpu_ms) // 2]:.0f} ms of CPU (mostly its SSL context): {sum(cpu_ms) / 1000:.2f} s "
-            "of CPU on the event loop in all"
+            f"of CPU {where} in all"
         )
         if len(built) > POOL:  # more clients than the connections one pool may open: a client per request
             why = [ONE_POOL_PER_CLIENT, *CLIENT_PER_REQUEST]
         else:
             why = [ONE_POOL_PER_CLIENT, MANY_CLIENTS.format(clients=len(built), most=len(built) * POOL)]
         extra = [*where_built(built, f"Built here, {len(built)} times:"), "", *why]
+    elif len(http_clients.built) > 1:  # several clients, built before the page was asked for
+        clients = len(http_clients.built)
+        extra = [*where_built(http_clients.built, f"The app built {clients} clients, here:"), "",
+                 ONE_POOL_PER_CLIENT, MANY_CLIENTS.format(clients=clients, most=clients * POOL)]
     else:
         extra = [*where_built(http_clients.built, "The app's client was built here:"), "", *ONE_CLIENT_NO_LIMIT]
     run.fail(
@@ -117,7 +122,7 @@ def expect_no_client_built_while_serving(run, http_clients) -> None:
         run.fail(
             "The app built its HTTP client while it served a request.",
             measured=[f"{built[0].kind} built while the first label was served, costing {built[0].cpu_ms:.0f} ms of CPU "
-                      "on the event loop (mostly its SSL context)"],
+                      f"{'on the event loop' if built[0].on_loop else 'in a worker thread'} (mostly its SSL context)"],
             expected=["no client built while requests are served: the client is ready before the first one comes"],
             extra=where_built(built, "Built here:"),
             show_timeline=False,

@@ -8,6 +8,7 @@ is not the app's), with the CPU time each construction took.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Iterator
@@ -35,12 +36,14 @@ def _builder(frame: FrameType | None, user_files: UserFiles) -> FrameType | None
 
 @dataclass(frozen=True)
 class ClientBuilt:
-    """One client the app built: its class, where, when, and the CPU time it took."""
+    """One client the app built: its class, where, when, the CPU time it took, and whether it was
+    built on an event loop's thread (not in a worker thread)."""
 
     kind: str
     place: Place
     built: float
     cpu_ms: float
+    on_loop: bool = True
 
 
 @dataclass
@@ -70,7 +73,8 @@ class HttpClientWatch:
             frame = _builder(sys._getframe(1), watch.user_files)
             if frame is not None:
                 cpu_ms = (time.thread_time() - cpu0) * 1000
-                watch.built.append(ClientBuilt(f"httpx.{name}", Place.of(frame), time.perf_counter(), cpu_ms))
+                on_loop = asyncio._get_running_loop() is not None
+                watch.built.append(ClientBuilt(f"httpx.{name}", Place.of(frame), time.perf_counter(), cpu_ms, on_loop))
 
         return __init__
 
