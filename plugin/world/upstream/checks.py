@@ -123,10 +123,13 @@ class UpstreamChecks:
                 busy_may_explain=bool(done),  # a busy machine slows calls down, but never leaves them all unmade
             )
         if at_most is not None and peak > at_most:
+            # A call turned away leaves at once: how many were in flight together understates what the app sent.
             run.fail(
-                f"The {self.name} received {peak} calls at once; it can take only {at_most}.",
-                measured=[f"{peak} calls in flight at the {self.name} at once"
-                          + (f"; {self.rejected} turned away with {self.capacity_status}" if self.rejected else "")],
+                f"The {self.name} turned away {_plural(self.rejected, 'call')}: the app sent it more than {at_most} at once."
+                if self.rejected else f"The {self.name} received {peak} calls at once; it can take only {at_most}.",
+                measured=[f"{_plural(self.rejected, 'call')} turned away with {self.capacity_status}, each sent while "
+                          f"{at_most} others were in flight at the {self.name}" if self.rejected
+                          else f"{peak} calls in flight at the {self.name} at once"],
                 expected=[f"never more than {at_most} calls in flight at the {self.name}"],
                 extra=_blocks(extra or [], self.call_lines(run.began, run.ended), self.waiting_lines(done)),
             )
