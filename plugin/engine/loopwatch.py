@@ -86,14 +86,12 @@ _STEP_CODE = _timed_run.__code__
 
 @dataclass
 class LoopWatch:
-    """Watch the event loop of the thread that calls `start()`.
-
-    Use it as a context manager on the loop's thread. `blocks` lists the blocked steps that reached a user file.
-    """
+    """Watch the event loop of the thread that calls `start()` (use it as a context manager on
+    that thread). `blocks` lists the blocked steps that reached a user file."""
 
     user_files: UserFiles = field(default_factory=UserFiles)
     block_ms: float = 50.0
-    sample_after_ms: float | None = None  # 20 ms, or half of `block_ms` if less: a step past a low threshold is sampled too
+    sample_after_ms: float | None = None  # 20 ms; less, and more often, under a 48 ms threshold (see below)
     interval_ms: float = 4.0
     hang_s: float | None = None
     # A context variable whose value, in the context a step runs in, says which request it serves.
@@ -107,7 +105,9 @@ class LoopWatch:
     deadline: float | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.sample_after_ms = min(20.0, self.block_ms / 2) if self.sample_after_ms is None else self.sample_after_ms
+        if self.sample_after_ms is None:  # a step just past the threshold gets samples worth half of it to blame
+            self.interval_ms = min(self.interval_ms, self.block_ms / 4)
+            self.sample_after_ms = min(20.0, self.block_ms / 2 - self.interval_ms)
         self._tid = 0
         self._step: Step | None = None
         self._stop = threading.Event()
