@@ -6,7 +6,8 @@ The public pieces, for any project's tests (the kata tests use nothing else):
   `Settings` says how long to wait and when a loop step counts as blocked; `serve_live(app)`:
   the same on a real uvicorn server on 127.0.0.1, with `Stream`s timed chunk by chunk;
 - `Run`: what one burst of requests measured, with `expect_*` checks that explain failures
-  (`KataFailure`); `run.fail(...)` raises one of your own;
+  (`KataFailure`); `run.fail(...)` raises one of your own; `Inconclusive` is the failure of a
+  check that a machine too busy could not set up (`pytest --solutions` tries such a test again);
 - `LoopWatch` and `Block`: find loop steps that block, and the line in your files to blame;
   `ThreadpoolWatch`: how FastAPI's threadpool lent its worker threads;
 - `Place`, `UserFiles`, `place_lines`: a line of the user's code, which files count as theirs,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from fastapi_async_katas.engine.contextwatch import ThreadpoolCalls
     from fastapi_async_katas.engine.explaining import place_lines
     from fastapi_async_katas.engine.firing import Harness, Settings, StartupError, serve
-    from fastapi_async_katas.engine.judging import KataFailure, Run
+    from fastapi_async_katas.engine.judging import Inconclusive, KataFailure, Run
     from fastapi_async_katas.engine.live import LiveServer, Stream, serve_live
     from fastapi_async_katas.engine.logcapture import LogLines, capture_log
     from fastapi_async_katas.engine.loopwatch import Block, LoopWatch
@@ -56,6 +57,7 @@ _PUBLIC = {
     "LiveServer": "fastapi_async_katas.engine.live",
     "Stream": "fastapi_async_katas.engine.live",
     "serve_live": "fastapi_async_katas.engine.live",
+    "Inconclusive": "fastapi_async_katas.engine.judging",
     "KataFailure": "fastapi_async_katas.engine.judging",
     "Run": "fastapi_async_katas.engine.judging",
     "Block": "fastapi_async_katas.engine.loopwatch",
@@ -80,6 +82,7 @@ __all__ = [
     "Catalog",
     "Database",
     "Harness",
+    "Inconclusive",
     "KataFailure",
     "LiveServer",
     "LogLines",
