@@ -124,11 +124,12 @@ class UpstreamChecks:
             )
         if at_most is not None and peak > at_most:
             # A call turned away leaves at once: how many were in flight together understates what the app sent.
+            rejected = len([c for c in done if c.outcome == "rejected"])
             run.fail(
-                f"The {self.name} turned away {_plural(self.rejected, 'call')}: the app sent it more than {at_most} at once."
-                if self.rejected else f"The {self.name} received {peak} calls at once; it can take only {at_most}.",
-                measured=[f"{_plural(self.rejected, 'call')} turned away with {self.capacity_status}, each sent while "
-                          f"{at_most} others were in flight at the {self.name}" if self.rejected
+                f"The {self.name} turned away {_plural(rejected, 'call')}: the app sent it more than {self.capacity} at once."
+                if rejected else f"The {self.name} received {peak} calls at once; it can take only {at_most}.",
+                measured=[f"{_plural(rejected, 'call')} turned away with {self.capacity_status}, each sent while "
+                          f"{self.capacity} others were in flight at the {self.name}" if rejected
                           else f"{peak} calls in flight at the {self.name} at once"],
                 expected=[f"never more than {at_most} calls in flight at the {self.name}"],
                 extra=_blocks(extra or [], self.call_lines(run.began, run.ended), self.waiting_lines(done)),
