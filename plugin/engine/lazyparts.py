@@ -20,5 +20,9 @@ ANYIO_BACKEND = "anyio._backends._asyncio"
 
 
 def load_lazy_parts() -> None:
-    """Import anyio's asyncio backend (at once if it is loaded)."""
-    importlib.import_module(ANYIO_BACKEND)
+    """Import anyio's asyncio backend (at once if it is loaded); an anyio that keeps it elsewhere
+    loads it on first use, as before."""
+    try:
+        importlib.import_module(ANYIO_BACKEND)
+    except ImportError:
+        pass
