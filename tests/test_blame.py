@@ -109,25 +109,28 @@ async def test_a_sleep_is_blamed_on_its_line_as_io():
 
 
 async def test_a_block_shorter_than_the_default_wait_before_sampling_is_blamed_with_a_lower_threshold():
-    """With a low threshold (`katas probe --block-ms 10`), a step just past it is sampled, however
-    short, often enough to be blamed on its line: not excused as a step whose sampler never got a
-    CPU, nor missed."""
+    """With a low threshold (`katas probe --block-ms 10`), a step past it is sampled, however
+    short (16 ms here, when sampling starts at 20 ms by default), often enough to be blamed on its
+    line: not missed, nor excused as a step whose sampler never got a CPU."""
     app = FastAPI()
 
     @app.get("/")
     async def report():
-        time.sleep(0.0125)
+        time.sleep(0.016)
         return {}
 
     fine = Settings(request_timeout_s=10.0, block_ms=10.0, hang_s=10.0)
-    blamed, unseen = set(), []
+    blamed, unseen, busy = set(), [], 0.0
     async with serve(app, user_files=UserFiles(), settings=fine) as harness:
         for _ in range(3):  # on a very busy machine the sampler may be starved in one burst, not in three
             run = await harness.fire("GET", "/")
             blamed |= {(Path(b.place.file).name, b.place.line) for b in run.blocks}
             unseen += run.unjudged
+            busy = max(busy, run.busy_share)
             if blamed:
                 break
+    if not blamed and busy >= INCONCLUSIVE_SHARE:
+        pytest.skip(f"inconclusive: the loop waited for a CPU {busy:.0%} of a burst's time, in three bursts")
     assert (HERE, line_of(report, "time.sleep")) in blamed, f"not blamed; steps never sampled: {[b.wall_ms for b in unseen]}"
 
 
