@@ -64,10 +64,6 @@ def expect_one_query_per_product(run, katas_db, product_ids: list[int]) -> None:
         )
 
 
-def too_busy(what: str) -> Inconclusive:
-    return Inconclusive(f"inconclusive: this machine was too busy to judge ({what}); run it again.")
-
-
 def expect_no_query_while_fresh(first, back, katas_db, product_id: int) -> None:
     """No query for the product started after the `first` burst and before CACHE_TTL_S after it
     began: no app's copy can have expired by then (it was read for a request of that burst), so
@@ -87,7 +83,7 @@ def expect_no_query_while_fresh(first, back, katas_db, product_id: int) -> None:
             show_timeline=False,
         )
     if not any(r.answered is not None and r.answered < fresh_until for r in back.requests):
-        raise too_busy("the shopper who came back was answered only after the copy could have expired")
+        raise Inconclusive.because("the shopper who came back was answered only after the copy could have expired")
 
 
 def expect_kept_warm_to_the_end(back, run) -> None:
@@ -97,7 +93,7 @@ def expect_kept_warm_to_the_end(back, run) -> None:
     __tracebackhide__ = True
     came_back = min(r.routed or back.ended for r in back.requests)
     if min(r.routed or run.ended for r in run.requests) >= came_back + CACHE_TTL_S:
-        raise too_busy(f"the last shoppers reached the app {CACHE_TTL_S:g} s or more after the one who came back")
+        raise Inconclusive.because(f"the last shoppers reached the app {CACHE_TTL_S:g} s or more after the one who came back")
 
 
 async def test_a_product_page_shows_the_product_from_the_database(kata, katas_db):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# How every inconclusive verdict starts: `pytest --solutions` and the contract know one by it.
+TOO_BUSY = "inconclusive: this machine was too busy to judge"
+
 
 class KataFailure(AssertionError):
     """A check failed. The message is complete: the plugin shows it instead of a traceback."""
@@ -10,9 +13,14 @@ class KataFailure(AssertionError):
 class Inconclusive(KataFailure):
     """A check failed on a machine too busy to judge it: run it again. Never a pass."""
 
+    @classmethod
+    def because(cls, why: str) -> "Inconclusive":
+        """The verdict of a check that the machine left unable to judge, for the reason `why`."""
+        return cls(f"{TOO_BUSY} ({why}); run it again.")
+
 
 INCONCLUSIVE = (
-    "inconclusive: this machine was too busy to judge ({percent}% of the time waiting for a CPU); run it again. "
+    TOO_BUSY + " ({percent}% of the time waiting for a CPU); run it again. "
     "What was measured:"
 )
 # The share of a run's wall time the loop thread may spend waiting for a CPU before a failed
@@ -21,7 +29,7 @@ INCONCLUSIVE_SHARE = 0.25
 # A step long enough to block that the sampler never saw: the loop was busy, but whose code kept
 # it busy is not known. A check of blocks that finds none cannot pass on that.
 UNJUDGED = (
-    "inconclusive: this machine was too busy to judge (a step of the event loop ran {wall_ms:.0f} ms, "
+    TOO_BUSY + " (a step of the event loop ran {wall_ms:.0f} ms, "
     "{cpu_ms:.0f} ms of it computing, and the sampler that tells whose code it was never got a CPU "
     "meanwhile); run it again."
 )
