@@ -100,12 +100,16 @@ def expect_the_others_cancelled(run, catalog: Upstream) -> None:
     failed = next((c for c in catalog.calls if c.status == 503 and c.finished is not None), None)
     made = catalog.calls_during(run)
     one_by_one = all(later.started >= earlier.finished for earlier, later in zip(made, made[1:]) if earlier.finished is not None)
-    if failed is not None and len(made) < 3 and one_by_one:  # those after the failed one never were
+    if failed is not None and len(made) < 3:  # those after the failed one never were
         run.fail(
             f"Only {len(made)} of the page's 3 calls reached the catalog service: the price call failed before the rest were made.",
-            measured=[", then ".join(c.label for c in made) + f"; {failed.label} failed"],
+            measured=[(", then " if one_by_one else " and ").join(c.label for c in made) + f"; {failed.label} failed"],
             expected=["the three calls in flight together (see the first test), the other two cancelled when the price call fails"],
             extra=catalog.call_lines(run.began, run.ended),
+            # Calls sent together, and the last one only after the first had failed: the app's loop
+            # may have waited that long for a CPU between two calls it had already started.
+            busy_may_explain=not one_by_one,
+            busy_share=max(r.busy_share for r in run.requests),
         )
     catalog.expect_requests(run, at_least=3)
     if failed is None:

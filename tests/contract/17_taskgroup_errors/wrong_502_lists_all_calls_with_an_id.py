@@ -2,8 +2,8 @@
 an id for support that changes from one answer to the next: it still does not say which call failed."""
 
 import asyncio
-import uuid
 import os
+import uuid
 from contextlib import asynccontextmanager
 
 import httpx
