@@ -98,3 +98,10 @@ async def test_a_client_built_in_a_worker_thread_is_told_apart_from_one_built_on
             (await harness.fire("GET", "/sync")).expect_status(200)
             (await harness.fire("GET", "/async")).expect_status(200)
     assert [(c.kind, c.on_loop) for c in watch.built] == [("httpx.Client", False), ("httpx.AsyncClient", True)]
+
+
+def test_each_client_built_keeps_the_most_connections_its_pool_may_open():
+    with HttpClientWatch(HERE).installed() as watch:
+        with httpx.Client(limits=httpx.Limits(max_connections=10)), httpx.Client(), httpx.Client(limits=httpx.Limits(max_connections=None)):
+            pass
+    assert [c.max_connections for c in watch.built] == [10, 100, None]  # None: no limit

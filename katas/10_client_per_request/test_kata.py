@@ -20,6 +20,15 @@ CLOSE_GRACE_S = 1.0
 
 ONE_POOL_PER_CLIENT = "Each httpx client owns a pool of connections, and its `limits` count the connections of that pool only."
 MANY_CLIENTS = "{clients} clients may open up to {most} connections between them."
+MANY_UNLIMITED = "{clients} clients may open as many connections between them as all their pools allow, and at least one pool sets no limit."
+
+
+def many_clients(built) -> str:
+    """How many connections several clients may open between them, each with a pool of its own."""
+    sizes = [client.max_connections for client in built]
+    if None in sizes:
+        return MANY_UNLIMITED.format(clients=len(built))
+    return MANY_CLIENTS.format(clients=len(built), most=sum(sizes))
 CLIENT_PER_REQUEST = (
     "A client built for one request opens a connection for that request alone; the next request pays again,",
     "for a new client and a new connection.",
@@ -80,12 +89,12 @@ def expect_connections_shared(run, catalog, http_clients) -> None:
         if len(built) > POOL:  # more clients than the connections one pool may open: a client per request
             why = [ONE_POOL_PER_CLIENT, *CLIENT_PER_REQUEST]
         else:
-            why = [ONE_POOL_PER_CLIENT, MANY_CLIENTS.format(clients=len(built), most=len(built) * POOL)]
+            why = [ONE_POOL_PER_CLIENT, many_clients(built)]
         extra = [*where_built(built, f"Built here, {len(built)} times:"), "", *why]
     elif len(http_clients.built) > 1:  # several clients, built before the page was asked for
         clients = len(http_clients.built)
         extra = [*where_built(http_clients.built, f"The app built {clients} clients, here:"), "",
-                 ONE_POOL_PER_CLIENT, MANY_CLIENTS.format(clients=clients, most=clients * POOL)]
+                 ONE_POOL_PER_CLIENT, many_clients(http_clients.built)]
     else:
         extra = [*where_built(http_clients.built, "The app's client was built here:"), "", *ONE_CLIENT_NO_LIMIT]
     run.fail(

@@ -44,6 +44,9 @@ class ClientBuilt:
     built: float
     cpu_ms: float
     on_loop: bool = True
+    # The most connections its pool may open, where httpx's own pool says so (None: no limit, or
+    # a transport of the app's own).
+    max_connections: int | None = None
 
 
 @dataclass
@@ -74,7 +77,9 @@ class HttpClientWatch:
             if frame is not None:
                 cpu_ms = (time.thread_time() - cpu0) * 1000
                 on_loop = asyncio._get_running_loop() is not None
-                watch.built.append(ClientBuilt(f"httpx.{name}", Place.of(frame), time.perf_counter(), cpu_ms, on_loop))
+                most = getattr(getattr(getattr(client, "_transport", None), "_pool", None), "_max_connections", None)
+                most = most if isinstance(most, int) and most < sys.maxsize else None
+                watch.built.append(ClientBuilt(f"httpx.{name}", Place.of(frame), time.perf_counter(), cpu_ms, on_loop, most))
 
         return __init__
 
