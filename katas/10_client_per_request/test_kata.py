@@ -21,14 +21,6 @@ CLOSE_GRACE_S = 1.0
 ONE_POOL_PER_CLIENT = "Each httpx client owns a pool of connections, and its `limits` count the connections of that pool only."
 MANY_CLIENTS = "{clients} clients may open up to {most} connections between them."
 MANY_UNLIMITED = "{clients} clients may open as many connections between them as all their pools allow, and at least one pool sets no limit."
-
-
-def many_clients(built) -> str:
-    """How many connections several clients may open between them, each with a pool of its own."""
-    sizes = [client.max_connections for client in built]
-    if None in sizes:
-        return MANY_UNLIMITED.format(clients=len(built))
-    return MANY_CLIENTS.format(clients=len(built), most=sum(sizes))
 CLIENT_PER_REQUEST = (
     "A client built for one request opens a connection for that request alone; the next request pays again,",
     "for a new client and a new connection.",
@@ -37,6 +29,14 @@ ONE_CLIENT_NO_LIMIT = (
     "One client opens as many connections as it has calls in flight, up to its `limits`",
     "(httpx allows 100 unless told otherwise).",
 )
+
+
+def many_clients(built) -> str:
+    """How many connections several clients may open between them, each with a pool of its own."""
+    sizes = [client.max_connections for client in built]
+    if None in sizes:
+        return MANY_UNLIMITED.format(clients=len(built))
+    return MANY_CLIENTS.format(clients=len(built), most=sum(sizes))
 
 
 def label(product) -> dict:
