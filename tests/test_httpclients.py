@@ -100,8 +100,13 @@ async def test_a_client_built_in_a_worker_thread_is_told_apart_from_one_built_on
     assert [(c.kind, c.on_loop) for c in watch.built] == [("httpx.Client", False), ("httpx.AsyncClient", True)]
 
 
-def test_each_client_built_keeps_the_most_connections_its_pool_may_open():
+async def test_each_client_built_keeps_the_most_connections_its_pool_may_open():
+    own = httpx.MockTransport(lambda request: httpx.Response(200))
     with HttpClientWatch(HERE).installed() as watch:
-        with httpx.Client(limits=httpx.Limits(max_connections=10)), httpx.Client(), httpx.Client(limits=httpx.Limits(max_connections=None)):
+        with httpx.Client(limits=httpx.Limits(max_connections=10)), httpx.Client(limits=httpx.Limits(max_connections=None)):
             pass
-    assert [c.max_connections for c in watch.built] == [10, 100, None]  # None: no limit
+        async with httpx.AsyncClient(), httpx.AsyncClient(transport=own):
+            pass
+    # 100: httpx's default; None: a transport of the app's own, whose pool is not known
+    assert [c.max_connections for c in watch.built if not c.no_limit] == [10, 100, None]
+    assert [c.no_limit for c in watch.built] == [False, True, False, False]

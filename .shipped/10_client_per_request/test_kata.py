@@ -20,7 +20,8 @@ CLOSE_GRACE_S = 1.0
 
 ONE_POOL_PER_CLIENT = "Each httpx client owns a pool of connections, and its `limits` count the connections of that pool only."
 MANY_CLIENTS = "{clients} clients may open up to {most} connections between them."
-MANY_UNLIMITED = "{clients} clients may open as many connections between them as all their pools allow, and at least one pool sets no limit."
+MANY_UNLIMITED = "{clients} clients may open any number of connections between them: at least one of their pools sets no limit."
+MANY_POOLS = "{clients} clients may open as many connections between them as all their pools allow together."
 CLIENT_PER_REQUEST = (
     "A client built for one request opens a connection for that request alone; the next request pays again,",
     "for a new client and a new connection.",
@@ -33,10 +34,11 @@ ONE_CLIENT_NO_LIMIT = (
 
 def many_clients(built) -> str:
     """How many connections several clients may open between them, each with a pool of its own."""
-    sizes = [client.max_connections for client in built]
-    if None in sizes:
+    if any(client.max_connections is None for client in built):  # a transport of the app's own
+        return MANY_POOLS.format(clients=len(built))
+    if any(client.no_limit for client in built):
         return MANY_UNLIMITED.format(clients=len(built))
-    return MANY_CLIENTS.format(clients=len(built), most=sum(sizes))
+    return MANY_CLIENTS.format(clients=len(built), most=sum(client.max_connections for client in built))
 
 
 def label(product) -> dict:

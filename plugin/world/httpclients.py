@@ -44,9 +44,14 @@ class ClientBuilt:
     built: float
     cpu_ms: float
     on_loop: bool = True
-    # The most connections its pool may open, where httpx's own pool says so (None: no limit, or
-    # a transport of the app's own).
+    # The most connections its pool may open, as httpx's own pool says; None where its transport
+    # is not httpx's own, which may pool its connections as it likes.
     max_connections: int | None = None
+
+    @property
+    def no_limit(self) -> bool:
+        """Whether its pool may open any number of connections (`max_connections=None`)."""
+        return self.max_connections == sys.maxsize  # what httpx's pool holds for no limit
 
 
 @dataclass
@@ -78,7 +83,7 @@ class HttpClientWatch:
                 cpu_ms = (time.thread_time() - cpu0) * 1000
                 on_loop = asyncio._get_running_loop() is not None
                 most = getattr(getattr(getattr(client, "_transport", None), "_pool", None), "_max_connections", None)
-                most = most if isinstance(most, int) and most < sys.maxsize else None
+                most = most if isinstance(most, int) else None
                 watch.built.append(ClientBuilt(f"httpx.{name}", Place.of(frame), time.perf_counter(), cpu_ms, on_loop, most))
 
         return __init__
