@@ -27,7 +27,7 @@ pytestmark = [
     pytest.mark.timeout(120),
     # Wrong fixes leave coroutines never awaited on purpose (kata 02's lesson, a coroutine handed
     # to `add_task`); Python warns when one is collected, which may be during a later variant.
-    pytest.mark.filterwarnings("ignore:coroutine '.*' was never awaited:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning"),
 ]
 
 COURSE = load_course(ROOT)

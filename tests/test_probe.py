@@ -206,12 +206,15 @@ def test_a_hung_app_times_out_at_the_deadline_and_names_the_line(capsys, tmp_pat
         "import threading\nfrom fastapi import FastAPI\napp = FastAPI()\nnever = threading.Event()\n\n"
         "@app.get('/')\nasync def stuck():\n    never.wait()\n    return {}\n"
     )
-    code, out, _ = run_probe(capsys, str(app), "GET", "/", "-n", "3", "--timeout", "1", "--json")
-    data = json.loads(out)
-    assert code == 0
-    assert data["status_counts"] == {"timeout": 3}
-    if not data["blocks"] and data["unjudged"]:  # the sampler never got a CPU while the loop hung
-        pytest.skip(f"this machine was too busy to judge the probe: {out}")
+    for _ in range(2):  # once more when the sampler never got a CPU while the loop hung
+        code, out, _ = run_probe(capsys, str(app), "GET", "/", "-n", "3", "--timeout", "1", "--json")
+        data = json.loads(out)
+        assert code == 0
+        assert data["status_counts"] == {"timeout": 3}
+        if data["blocks"] or not data["unjudged"]:
+            break
+    else:
+        pytest.skip(f"this machine was too busy to judge the probe, twice: {out}")
     assert {(Path(b["file"]).name, b["line"], b["kind"]) for b in data["blocks"]} == {("stuck.py", 8, "io")}
 
 
