@@ -225,6 +225,37 @@ async def test_hashing_is_blamed_on_its_line_as_cpu():
     assert await blocks_of(app) == [(HERE, line_of(login, "pbkdf2_hmac"), "login", "cpu")]
 
 
+async def test_hashing_is_blamed_when_the_sampler_is_slow_to_hand_back_the_gil(monkeypatch):
+    # On a busy machine the sampler can lose its CPU while it holds the GIL. A loop thread that
+    # computes without the GIL (PBKDF2 lets go of it) runs on meanwhile: that time is its own
+    # work, not a wait for the sampler, and the step is a block all the same.
+    from fastapi_async_katas.engine import loopwatch
+
+    copy = loopwatch.copy_stack_of
+
+    def slow_copy(*args, **kwargs):
+        held_until = time.perf_counter() + 0.03
+        while time.perf_counter() < held_until:  # holds the GIL, as a sampler kept from its CPU would
+            pass
+        return copy(*args, **kwargs)
+
+    def hash_once() -> bytes:
+        return hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", iterations)
+
+    iterations = 1
+    while fastest(hash_once, runs=1) <= 0.02:
+        iterations *= 4
+    iterations = int(iterations * BLOCK_S / fastest(hash_once))
+    app = FastAPI()
+
+    @app.get("/")
+    async def login():
+        return {"digest": hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", iterations).hex()}
+
+    monkeypatch.setattr(loopwatch, "copy_stack_of", slow_copy)
+    assert await blocks_of(app) == [(HERE, line_of(login, "pbkdf2_hmac"), "login", "cpu")]
+
+
 async def test_a_wait_on_an_event_is_blamed_on_the_line_that_waits_as_io():
     app = FastAPI()
     never_set = threading.Event()

@@ -14,12 +14,12 @@ step) in the middle of a sample. The copy matters most for calls that hold the G
 late sample, taken on the very line of the call, carries the whole wait.
 
 A step counts as a `Block` when it ran at least `block_ms` not counting the time the thread waited
-for a CPU, waited for the sampler to hand back the GIL, waited for other threads to let go of it
-(see `engine.gilwait`), or collected garbage (none of which is the code's doing), and one user line
-accounts for at least half of `block_ms` of it, net of the same waits and of thread starts. So a slow machine, a CPU hog next door or a garbage collection never
-turns a free-running app into a blocking one, and a step slow in library code is never pinned on a
-user line that happened to be on the stack for a moment. A step that long that the sampler never saw
-(a machine so busy it got no CPU) is `unjudged`: nobody's, not free.
+for a CPU, for the sampler to hand back the GIL (unless it computed meanwhile), for other threads
+to let go of it (see `engine.gilwait`), or collected garbage (none of which is the code's doing),
+and one user line accounts for at least half of `block_ms` of it, net of the same waits and of
+thread starts. So a slow machine, a CPU hog next door or a garbage collection never turns a
+free-running app into a blocking one, and a step slow in library code is never pinned on a user
+line that was on the stack for a moment. One the sampler never saw (no CPU for it) is `unjudged`.
 Wall time far above CPU time means the step was waiting (I/O, a sleep, a lock); about equal, computing.
 """
 
@@ -199,7 +199,7 @@ class LoopWatch:
         cpu_ms = (time.thread_time() - step.cpu0) * 1000
         ready = self._ready.read()
         self._wakes.step_ended(end, ready, time.thread_time(), time.process_time())
-        waiting_ms = (max(ready - step.ready0, 0.0) + step.held_s) * 1000
+        waiting_ms = min((max(ready - step.ready0, 0.0) + step.held_s) * 1000, max(wall_ms - cpu_ms, 0.0))
         if wall_ms - waiting_ms - step.gc_s * 1000 < self.block_ms:
             return
         # A copy: a late sample may still add to the step's weights while its stacks are resolved.

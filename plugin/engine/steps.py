@@ -60,13 +60,16 @@ class Step:
         its own account (until just before a sampler that was itself held off looked) does not.
         """
         since = now - max(self.last, self.started + sample_after)
-        lost = (ready - self.ready_last) + (self.gc_s - self.gc_last) + (self.held_s - self.held_last) + (self.starting_s - self.starting_last)
+        waited = (ready - self.ready_last) + (self.held_s - self.held_last) + (self.starting_s - self.starting_last)
+        collected = self.gc_s - self.gc_last
         self.last, self.ready_last, self.gc_last, self.held_last, self.starting_last = now, ready, self.gc_s, self.held_s, self.starting_s
-        weight = max(since - lost, 0.0)
+        ran = max(cpu - (self.cpu_last if self.cpu_last is not None else self.cpu0), 0.0)
+        # It cannot have waited while it ran: work that lets go of the GIL (hashing) goes on while
+        # the sampler holds it. A garbage collection is never its code's, computing or not.
+        weight = max(since - min(waited, max(since - ran, 0.0)) - collected, 0.0)
         if in_own_call:
             self.own_s += weight
         else:
-            ran = max(cpu - (self.cpu_last if self.cpu_last is not None else self.cpu0), 0.0)
             rest = max(weight - ran, 0.0)
             gil = min(rest, (max(runs - self.runs_last, 0) + 1) * sys.getswitchinterval()) if runs else rest
             self.gil_s += gil
