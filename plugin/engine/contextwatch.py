@@ -20,6 +20,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from fastapi_async_katas.engine.explaining import plural
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
 LOST_IN_A_COPY = [
@@ -60,7 +61,7 @@ class ThreadpoolCalls:
         the value was set and lost."""
         measured = [
             f"{place.function}() ran in a threadpool worker for {calls} of the {calls_of} requests, "
-            f"borrowing {_plural(calls, 'threadpool token')}"
+            f"borrowing {plural(calls, 'threadpool token')}"
             for place, calls in _counts(self.ran).items()
         ]
         extra: list[str] = []
@@ -96,7 +97,3 @@ def _counts(places: list[Place]) -> dict[Place, int]:
     for place in places:
         counts[place] = counts.get(place, 0) + 1
     return counts
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

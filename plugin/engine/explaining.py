@@ -145,6 +145,11 @@ def block_lines(blocks: Sequence[Block], relative_to: str | None = None, *, reme
     return lines
 
 
+def plural(n: int, noun: str) -> str:
+    """"1 call", "2 calls": a count and its noun."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def figures(values: Sequence[float], what: str = "") -> str:
     """A few figures in ms as one: `120 ms wall`, `120 ms wall each`, or `95–140 ms wall` when they differ."""
     low, high = round(min(values)), round(max(values))

@@ -60,6 +60,11 @@ class Run:
         return self.busy_s / self.wall_s if self.wall_s > 0 else 0.0
 
     @property
+    def busiest_share(self) -> float:
+        """As `busy_share`, for the loop thread or the other thread (an app's worker) that waited longest."""
+        return max(self.busy_s, self.others_busy_s) / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
     def max_in_flight(self) -> int:
         """The most requests the app was handling at the same moment, counted where its routes
         run (inside any middleware, which may take requests in faster than the routes serve
@@ -142,7 +147,7 @@ class Run:
             n = len(self.requests)
             self.fail(
                 f"{n} concurrent requests were served {'one after another' if self.max_in_flight == 1 else 'mostly in turn'}.",
-                measured=[f"at most {_plural(self.max_in_flight, 'request')} in the app at once; all {n} took {self.wall_s:.2f} s"],
+                measured=[f"at most {explaining.plural(self.max_in_flight, 'request')} in the app at once; all {n} took {self.wall_s:.2f} s"],
                 expected=[f"at least {at_least} of the {n} requests in the app at the same time"],
                 busy_may_explain=True,
             )
@@ -159,7 +164,7 @@ class Run:
             busy = min(b.busy_share(limit) for b in long)
             self.fail(
                 f"The event loop was blocked for {worst.wall_ms:.0f} ms{where}, and served nobody meanwhile.",
-                measured=[f"{_plural(len(long), 'blocked step')} of the loop, the longest {worst.wall_ms:.0f} ms"],
+                measured=[f"{explaining.plural(len(long), 'blocked step')} of the loop, the longest {worst.wall_ms:.0f} ms"],
                 expected=[f"no step of the event loop longer than {limit:.0f} ms in your code"],
                 extra=extra,
                 busy_may_explain=True,
@@ -199,7 +204,7 @@ class Run:
             where = f" at {worst.place.short()}" if worst.place else ""
             self.fail(
                 f"The event loop spent {worst.cpu_ms:.0f} ms computing{where}, and served nobody meanwhile.",
-                measured=[f"{_plural(len(busy), 'loop step')} of {cpu_ms:.0f} ms CPU or more, the longest {worst.cpu_ms:.0f} ms CPU"],
+                measured=[f"{explaining.plural(len(busy), 'loop step')} of {cpu_ms:.0f} ms CPU or more, the longest {worst.cpu_ms:.0f} ms CPU"],
                 expected=[f"no step of the event loop spends {cpu_ms:.0f} ms of CPU in your code"],
                 extra=extra,
             )
@@ -215,7 +220,7 @@ class Run:
             where = f" at {first.created_at.short()}" if first.created_at else ""
             self.fail(
                 f"The coroutine {first.name}() was created{where} but never awaited, so it never ran.",
-                measured=[f"{_plural(len(self.unawaited), 'coroutine')} never awaited"],
+                measured=[f"{explaining.plural(len(self.unawaited), 'coroutine')} never awaited"],
                 expected=["every coroutine your code creates is awaited"],
                 show_timeline=False,
             )
@@ -237,12 +242,11 @@ class Run:
         `busy_may_explain` marks a check a busy machine alone can fail (a deadline, a latency,
         how much overlapped): when the loop thread spent `INCONCLUSIVE_SHARE` of the run waiting
         for a CPU, the verdict is `Inconclusive`, never a pass, with the explanation below it.
-        `busy_share` replaces the run's share where what failed was shorter than the run (a step).
+        `busy_share` replaces the run's share: a step's, or `busiest_share` where workers' waits count.
         """
         __tracebackhide__ = True
-        text = "\n".join(
-            explaining.failure_lines(headline, measured=measured, expected=expected, run=self, show_timeline=show_timeline, extra=extra)
-        )
+        lines = explaining.failure_lines(headline, measured=measured, expected=expected, run=self, show_timeline=show_timeline, extra=extra)
+        text = "\n".join(lines)
         share = self.busy_share if busy_share is None else busy_share
         if busy_may_explain and share >= INCONCLUSIVE_SHARE:
             raise Inconclusive(f"{INCONCLUSIVE.format(percent=round(100 * share))}\n\n{text}")
@@ -283,12 +287,8 @@ class Run:
                 measured=measured,
                 expected=["every request answered well within the deadline"],
                 busy_may_explain=True,  # by the loop's waits for a CPU, or those of a thread it waited on
-                busy_share=max(self.busy_s, self.others_busy_s) / self.wall_s if self.wall_s > 0 else 0.0,
+                busy_share=self.busiest_share,
             )
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _counts_text(counts: dict[str, int]) -> str:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi_async_katas.engine.explaining import place_lines
+from fastapi_async_katas.engine.explaining import place_lines, plural
 from fastapi_async_katas.engine.userfiles import Place
 
 
@@ -39,7 +39,7 @@ class LogLines:
         named = self.values(key)
         if named == expected:
             return
-        measured = [f"{_plural(len(self.records), 'line')} in the {self.name} log: {_tally(named, key) or 'none'}"]
+        measured = [f"{plural(len(self.records), 'line')} in the {self.name} log: {_tally(named, key) or 'none'}"]
         extra: list[str] = []
         if explain is not None:
             more, extra = explain.explain_lost(len(run.requests))
@@ -73,10 +73,6 @@ def capture_log(name: str, level: int = logging.INFO) -> Iterator[LogLines]:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         logger.propagate = propagate
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _tally(counts: Counter[str], key: str) -> str:

@@ -185,7 +185,7 @@ class DatabaseChecks:
             extra=extra,
             busy_may_explain=True,
             # The queries wait in threads of their own (a driver's, a pool's): theirs count too.
-            busy_share=max(run.busy_s, run.others_busy_s) / run.wall_s if run.wall_s > 0 else 0.0,
+            busy_share=run.busiest_share,
         )
 
     def query_lines(self, began: float, ended: float, matching: str = "") -> list[str]:

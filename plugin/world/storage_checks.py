@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi_async_katas.engine.explaining import plural
 from fastapi_async_katas.engine.misconceptions import in_turn
 from fastapi_async_katas.engine.records import max_overlap
 from fastapi_async_katas.engine.userfiles import Place
@@ -57,8 +58,8 @@ class StorageChecks:
         count = len(self.reads_between(run.began, run.ended))
         if count < at_least:
             run.fail(
-                FEW_READS.format(requests=len(run.requests), reads=_plural(count, "read")),
-                measured=[f"{_plural(count, 'file read')} reached the storage while the requests ran"],
+                FEW_READS.format(requests=len(run.requests), reads=plural(count, "read")),
+                measured=[f"{plural(count, 'file read')} reached the storage while the requests ran"],
                 expected=[f"each request reads its file from storage: at least {at_least} reads"],
                 show_timeline=False,
             )
@@ -89,7 +90,7 @@ class StorageChecks:
                 extra = [in_turn(in_app, "their reads", peak), *([""] + waited if waited else [])]
             run.fail(
                 READS_IN_TURN.format(how="one after another" if peak <= 1 else "mostly in turn"),
-                measured=[f"at most {_plural(peak, 'read')} in flight at once; all {len(run.requests)} requests took {run.wall_s:.2f} s"],
+                measured=[f"at most {plural(peak, 'read')} in flight at once; all {len(run.requests)} requests took {run.wall_s:.2f} s"],
                 expected=[f"at least {at_least} reads waiting on storage at the same time"],
                 extra=extra,
                 busy_may_explain=True,
@@ -113,8 +114,8 @@ class StorageChecks:
             return
         label = f"{probes[0].method} {probe}"
         reads = len(self.reads_between(run.began, run.ended))
-        measured = [f"{_plural(len(probes), label + ' probe')} answered in {_seconds_list(latencies)}, "
-                    f"while {_plural(reads, 'file')} were read from storage"]
+        measured = [f"{plural(len(probes), label + ' probe')} answered in {_seconds_list(latencies)}, "
+                    f"while {plural(reads, 'file')} were read from storage"]
         if run.blocks:
             longest = max(b.wall_ms for b in run.blocks)
             times = "once" if len(run.blocks) == 1 else f"{len(run.blocks)} times"
@@ -132,10 +133,6 @@ class StorageChecks:
             # by the run's quiet rest (each probe is a tenth of a second of a run of seconds).
             busy_share=max(run.busy_share, quickest.busy_share),
         )
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _seconds_list(values: list[float]) -> str:

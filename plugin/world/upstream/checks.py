@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from fastapi_async_katas.engine.explaining import span_lines
+from fastapi_async_katas.engine.explaining import plural, span_lines
 from fastapi_async_katas.engine.misconceptions import ONE_BY_ONE, in_turn
 from fastapi_async_katas.engine.records import max_overlap
 from fastapi_async_katas.world.upstream.calls import Call
@@ -76,12 +76,12 @@ class UpstreamChecks:
         if made < at_least:
             earlier = len([c for c in self.calls if c.started < run.began])
             run.fail(
-                f"{_plural(len(run.requests), 'request')} to the app made only "
-                f"{_plural(made, 'call')} to the {self.name}.",
-                measured=[f"{_plural(made, 'call')} reached the {self.name} while the requests ran{after}"]
-                + ([f"{_plural(earlier, 'call')} came before the requests were sent (at the app's startup, or for "
+                f"{plural(len(run.requests), 'request')} to the app made only "
+                f"{plural(made, 'call')} to the {self.name}.",
+                measured=[f"{plural(made, 'call')} reached the {self.name} while the requests ran{after}"]
+                + ([f"{plural(earlier, 'call')} came before the requests were sent (at the app's startup, or for "
                     "earlier requests): answers kept from then may be stale"] if earlier else []),
-                expected=[f"every request asks the {self.name} afresh: at least {_plural(at_least, 'call')}"],
+                expected=[f"every request asks the {self.name} afresh: at least {plural(at_least, 'call')}"],
                 extra=self.call_lines(run.began, run.ended, during) if during else [],
                 show_timeline=False,
             )
@@ -111,7 +111,7 @@ class UpstreamChecks:
             run.fail(
                 headline,
                 measured=[
-                    f"at most {_plural(peak, 'call')} in flight at the {self.name} at once, {len(done)} in all",
+                    f"at most {plural(peak, 'call')} in flight at the {self.name} at once, {len(done)} in all",
                     *self._sum_line(run, done),
                 ],
                 expected=[
@@ -126,9 +126,9 @@ class UpstreamChecks:
             # A call turned away leaves at once: how many were in flight together understates what the app sent.
             rejected = len([c for c in done if c.outcome == "rejected"])
             run.fail(
-                f"The {self.name} turned away {_plural(rejected, 'call')}: the app sent it more than {self.capacity} at once."
+                f"The {self.name} turned away {plural(rejected, 'call')}: the app sent it more than {self.capacity} at once."
                 if rejected else f"The {self.name} received {peak} calls at once; it can take only {at_most}.",
-                measured=[f"{_plural(rejected, 'call')} turned away with {self.capacity_status}, each sent while "
+                measured=[f"{plural(rejected, 'call')} turned away with {self.capacity_status}, each sent while "
                           f"{self.capacity} others were in flight at the {self.name}" if rejected
                           else f"{peak} calls in flight at the {self.name} at once"],
                 expected=[f"never more than {at_most} calls in flight at the {self.name}"],
@@ -142,7 +142,7 @@ class UpstreamChecks:
         if self.connections_accepted > at_most:
             run.fail(
                 f"The app opened {self.connections_accepted} connections to the {self.name} "
-                f"for {_plural(self.total_requests, 'call')}.",
+                f"for {plural(self.total_requests, 'call')}.",
                 measured=[f"{self.connections_accepted} TCP connections accepted by the {self.name}"],
                 expected=[f"at most {at_most}: connections are kept open and reused from one call to the next"],
                 extra=extra or [],
@@ -160,7 +160,7 @@ class UpstreamChecks:
         if left:
             stuck = [c for c in self.calls if c.finished is None]
             run.fail(
-                f"{_plural(left, 'call')} to the {self.name} still in flight after the app had answered.",
+                f"{plural(left, 'call')} to the {self.name} still in flight after the app had answered.",
                 measured=[f"{left} in flight: the app stopped waiting but left the call open"],
                 expected=["every call the app gives up on is cancelled, and its connection closed"],
                 extra=_blocks(self.call_lines(run.began, run.ended), self.waiting_lines(stuck)),
@@ -215,7 +215,3 @@ def _blocks(*blocks: list[str]) -> list[str]:
     for block in filter(None, blocks):
         lines += [""] * bool(lines) + block
     return lines
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
