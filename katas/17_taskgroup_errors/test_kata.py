@@ -94,43 +94,47 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def went_on(late, failed) -> str:
+    """What the calls still in flight when `failed` failed did: went on, or ended how long after."""
+    ended = [c.finished - failed.finished for c in late if c.finished is not None]
+    if len(ended) < len(late):
+        how = f"{'were' if len(late) > 1 else 'was'} still in flight {HANG_UP_WITHIN_S:g} s later"
+    else:
+        how = f"ended {max(ended):.2f} s later ({', '.join(c.outcome for c in late)})"
+    return f"{' and '.join(c.label for c in late)}, in flight when {failed.label} failed, {how}"
+
+
 def expect_the_others_cancelled(run, catalog: Upstream) -> None:
     """Each call still in flight when the price call failed was hung up on soon after it."""
     __tracebackhide__ = True
     failed = next((c for c in catalog.calls if c.status == 503 and c.finished is not None), None)
+    late = []  # the calls still in flight when it failed that went on all the same
+    if failed is not None:
+        others = [c for c in catalog.calls if c is not failed and c.started <= failed.finished and (c.finished is None or c.finished > failed.finished)]
+        late = [c for c in others if c.finished is None or c.outcome == "answered" or c.finished - failed.finished > HANG_UP_WITHIN_S]
     made = catalog.calls_during(run)
     # A call still in flight when the next one came overlapped it.
     one_by_one = all(earlier.finished is not None and later.started >= earlier.finished for earlier, later in zip(made, made[1:]))
     if failed is not None and len(made) < 3:  # those after the failed one never were
-        left = [c for c in made if c is not failed and (c.finished is None or c.finished - failed.finished > HANG_UP_WITHIN_S)]
-        measured = [(", then " if one_by_one else " and ").join(c.label for c in made) + f"; {failed.label} failed"]
-        if left:
-            measured.append(f"{' and '.join(c.label for c in left)}, in flight when it failed, went on for more than {HANG_UP_WITHIN_S:g} s")
         run.fail(
             f"Only {len(made)} of the page's 3 calls reached the catalog service: the price call failed before the rest were made.",
-            measured=measured,
+            measured=[(", then " if one_by_one else " and ").join(c.label for c in made) + f"; {failed.label} failed"]
+            + ([went_on(late, failed)] if late else []),
             expected=["the three calls in flight together (see the first test), the other two cancelled when the price call fails"],
             extra=catalog.call_lines(run.began, run.ended),
             # Calls sent together, the others cancelled, and the last one never sent: a loop kept
             # from a CPU for about as long as the failed call took may not have sent it in time.
-            busy_may_explain=not one_by_one and not left and max(r.busy_s for r in run.requests) >= FAILS_AFTER_S / 2,
+            busy_may_explain=not one_by_one and not late and max(r.busy_s for r in run.requests) >= FAILS_AFTER_S / 2,
             busy_share=max(r.busy_share for r in run.requests),
         )
     catalog.expect_requests(run, at_least=3)
     if failed is None:
         return
-    others = [c for c in catalog.calls if c is not failed and c.started <= failed.finished and (c.finished is None or c.finished > failed.finished)]
-    late = [c for c in others if c.finished is None or c.outcome == "answered" or c.finished - failed.finished > HANG_UP_WITHIN_S]
     if late:
-        ended = [c.finished - failed.finished for c in late if c.finished is not None]
-        if len(ended) < len(late):
-            how = f"{'were' if len(late) > 1 else 'was'} still in flight {HANG_UP_WITHIN_S:g} s later"
-        else:
-            how = f"ended {max(ended):.2f} s later ({', '.join(c.outcome for c in late)})"
-        last = max(ended, default=HANG_UP_WITHIN_S) + failed.finished
+        last = max((c.finished for c in late if c.finished is not None), default=failed.finished + HANG_UP_WITHIN_S)
         run.fail(
             f"The price call failed, yet the catalog service went on working on {plural(len(late), 'other call')} of the page.",
-            measured=[f"{' and '.join(c.label for c in late)}, in flight when {failed.label} failed, {how}"]
+            measured=[went_on(late, failed)]
             + [f"{r.label} had answered {r.status} {r.latency_s:.2f} s after it was sent" for r in run.requests if r.status is not None],
             expected=[f"the moment one call fails, the others are cancelled: the catalog service sees them hang up within {HANG_UP_WITHIN_S:g} s"],
             extra=catalog.call_lines(run.began, max(last, run.ended)) + [""] + catalog.waiting_lines(),
