@@ -206,7 +206,8 @@ async def test_recursion_is_blamed_on_the_recursive_call_not_on_the_def_line():
     assert await blocks_of(app) == [(HERE, line_of(fib, "return fib(n - 1)"), "fib", "cpu")]
 
 
-async def test_hashing_is_blamed_on_its_line_as_cpu():
+def hashing_app() -> tuple[FastAPI, Callable[..., object]]:
+    """An app whose route hashes a password for about BLOCK_S of CPU, on the loop, and that route."""
     # PBKDF2 releases the GIL; size it to about BLOCK_S of CPU on this machine, from the least
     # it took (one slow timing on a busy machine would make the block too short to count).
     def hash_once() -> bytes:
@@ -222,6 +223,11 @@ async def test_hashing_is_blamed_on_its_line_as_cpu():
     async def login():
         return {"digest": hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", iterations).hex()}
 
+    return app, login
+
+
+async def test_hashing_is_blamed_on_its_line_as_cpu():
+    app, login = hashing_app()
     assert await blocks_of(app) == [(HERE, line_of(login, "pbkdf2_hmac"), "login", "cpu")]
 
 
@@ -239,19 +245,7 @@ async def test_hashing_is_blamed_when_the_sampler_is_slow_to_hand_back_the_gil(m
             pass
         return copy(*args, **kwargs)
 
-    def hash_once() -> bytes:
-        return hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", iterations)
-
-    iterations = 1
-    while fastest(hash_once, runs=1) <= 0.02:
-        iterations *= 4
-    iterations = int(iterations * BLOCK_S / fastest(hash_once))
-    app = FastAPI()
-
-    @app.get("/")
-    async def login():
-        return {"digest": hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", iterations).hex()}
-
+    app, login = hashing_app()
     monkeypatch.setattr(loopwatch, "copy_stack_of", slow_copy)
     assert await blocks_of(app) == [(HERE, line_of(login, "pbkdf2_hmac"), "login", "cpu")]
 
