@@ -176,7 +176,7 @@ class DatabaseChecks:
             f"The database received the {len(queries)} {what} {how}.",
             measured=[
                 f"at most {peak} of them in flight at the database at once",
-                f"all {len(run.requests)} requests took {run.wall_s:.2f} s: {trips:.0f} round trips of {self.latency_s:.2f} s",
+                f"all {len(run.requests)} requests took {run.wall_s:.2f} s, {trips:.1f} times one round trip ({self.latency_s:.2f} s)",
             ],
             expected=[
                 f"at least {at_least} {what} in flight together, so the burst takes a few round trips, "
