@@ -227,3 +227,27 @@ async def test_a_row_written_after_the_answer_fails_with_how_late_it_came(shop_d
     assert text.startswith("POST /orders answered 201 before order o-1 was stored.")
     assert "the database held no row for order o-1" in text
     assert "came back from the database 0.1" in text
+
+
+def _no_work() -> None:
+    return None
+
+
+def test_a_process_the_app_starts_is_noted_with_its_line(database):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(_no_work).result(timeout=60)  # the line the start is put down to
+    [start] = database.process_starts
+    assert start.place is not None and start.place.code == "pool.submit(_no_work).result(timeout=60)  # the line the start is put down to"
+
+
+def test_starting_processes_is_watched_only_while_the_database_is_installed(tmp_path: Path):
+    import multiprocessing
+
+    before = multiprocessing.process.BaseProcess.start
+    db = Database(tmp_path / "shop.db", user_files=HERE)
+    with db.installed():
+        assert multiprocessing.process.BaseProcess.start is not before
+    assert multiprocessing.process.BaseProcess.start is before

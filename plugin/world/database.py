@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fastapi_async_katas.engine.processes import ProcessStart, processes_started
 from fastapi_async_katas.engine.records import max_overlap
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 from fastapi_async_katas.world.database_checks import DatabaseChecks, LoopQuery, QueryRecord
@@ -77,6 +78,8 @@ class Database(DatabaseChecks):
         self.total_queries = 0
         self.loop_queries: list[LoopQuery] = []
         self.log: list[QueryRecord] = []
+        # Processes the app started: what they query, they query out of this database's sight.
+        self.process_starts: list[ProcessStart] = []
         self._app: AppWatch | None = None
         self._seed()
 
@@ -137,7 +140,8 @@ class Database(DatabaseChecks):
 
         sqlite3.connect = connect  # type: ignore[assignment]
         try:
-            yield self
+            with processes_started(self.user_files) as self.process_starts:
+                yield self
         finally:
             sqlite3.connect = _original_connect  # type: ignore[assignment]
 

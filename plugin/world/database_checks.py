@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi_async_katas.engine.explaining import span_lines
 from fastapi_async_katas.engine.misconceptions import in_turn
+from fastapi_async_katas.engine.processes import ProcessStart
 from fastapi_async_katas.engine.userfiles import Place
 from fastapi_async_katas.world.waiting import waiting_lines
 
@@ -71,6 +72,7 @@ class DatabaseChecks:
     latency_s: float
     total_queries: int
     loop_queries: list[LoopQuery]
+    process_starts: list[ProcessStart]
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -86,6 +88,8 @@ class DatabaseChecks:
         no skipped work, nothing read ahead at startup)."""
         __tracebackhide__ = True
         made = len([q for q in self.queries_between(run.began, run.ended) if q.started >= run.began])
+        if made < at_least and self.process_starts:
+            self._queried_from_other_processes(run, made, at_least)
         if made < at_least:
             earlier = len([q for q in self.queries_between(0.0, run.began) if q.started < run.began])
             run.fail(
@@ -97,6 +101,24 @@ class DatabaseChecks:
                 expected=[f"each request reads fresh data from the database: at least {at_least} queries"],
                 show_timeline=False,
             )
+
+    def _queried_from_other_processes(self, run: Any, made: int, at_least: int) -> None:
+        """The app handed its queries to processes of its own: they may well have run, where this
+        database (the kata's, in the test's process) cannot see them."""
+        __tracebackhide__ = True
+        count = len(self.process_starts)
+        first = next((s.place for s in self.process_starts if s.place is not None), None)
+        run.fail(
+            f"{len(run.requests)} requests made only {made} database quer{'y' if made == 1 else 'ies'} from the app's own "
+            f"process: the app started {count} other process{'' if count == 1 else 'es'} to query from.",
+            measured=[f"{made} {'query' if made == 1 else 'queries'} reached the database from the app's process while the requests ran",
+                      f"{count} process{'' if count == 1 else 'es'} started by the app" + (", the first here:" if first else "")],
+            expected=[f"at least {at_least} queries made in the app's own process: waiting on a database needs a thread "
+                      "or an async driver, not a process. A process pool is for computing; each of its workers costs a "
+                      "start and memory, and every argument and row is copied across to it and back"],
+            extra=[f"  {first.short()} in {first.function}()", f"      {first.code}"] if first else [],
+            show_timeline=False,
+        )
 
     def expect_rows(self, run: Any, sql: str, params: tuple[Any, ...], expected: list[tuple[Any, ...]], *, headline: str) -> None:
         """The database holds exactly `expected` for this query (read directly, after the run)."""
