@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -132,6 +133,11 @@ def lookup_app(style: str) -> FastAPI:
             conn.close()
 
     shared: list[sqlite3.Connection] = []
+    thread_lock = threading.Lock()
+
+    def read_locked(product_id: int) -> int:
+        with thread_lock:  # where the other threads wait their turn
+            return read(product_id)
 
     def read_shared(product_id: int) -> int:
         if not shared:
@@ -145,6 +151,8 @@ def lookup_app(style: str) -> FastAPI:
                 return {"stock": await asyncio.to_thread(read, product_id)}
         if style == "one shared connection":
             return {"stock": await asyncio.to_thread(read_shared, product_id)}
+        if style == "a lock in the threads":
+            return {"stock": await asyncio.to_thread(read_locked, product_id)}
         return {"stock": await asyncio.to_thread(read, product_id)}
 
     return app
@@ -180,6 +188,19 @@ async def test_queries_through_one_shared_connection_take_turns_as_on_a_real_ser
     text = explanation(failure.value)
     assert text.startswith("The database received the 5 lookups one after another.")
     assert in_turn(5, "their queries", 1) in text
+
+
+async def test_queries_that_take_turns_behind_a_lock_in_the_threads_show_where_the_threads_waited(shop_db):
+    shop_db.watch_app(asyncio.get_running_loop(), HERE)
+    async with serve(lookup_app("a lock in the threads"), user_files=HERE) as harness:
+        run = await harness.fire("GET", "/products/1", n=5)
+    with pytest.raises(KataFailure) as failure:
+        shop_db.expect_queries_together(run, at_least=3, what="lookups")
+    text = explanation(failure.value)
+    assert in_turn(5, "their queries", 1) in text
+    section = text[text.index("Where the app's other threads waited while one query ran:"):]
+    assert re.search(r"\n  (1 thread|up to \d threads at once) at tests/test_database.py:\d+ in read_locked\(\)\n"
+                     r"      with thread_lock:  # where the other threads wait their turn\n", section), section
 
 
 def test_hurried_queries_are_answered_at_once_and_the_next_serve_waits_again(database):

@@ -22,6 +22,7 @@ from typing import Any
 
 from fastapi_async_katas.engine.processes import ProcessStart, processes_started
 from fastapi_async_katas.engine.records import max_overlap
+from fastapi_async_katas.engine.suspended import thread_places
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 from fastapi_async_katas.world.database_checks import DatabaseChecks, LoopQuery, QueryRecord
 from fastapi_async_katas.world.waiting import AppWatch
@@ -78,6 +79,7 @@ class Database(DatabaseChecks):
         self.total_queries = 0
         self.loop_queries: list[LoopQuery] = []
         self.log: list[QueryRecord] = []
+        self._querying: set[int] = set()  # the threads in a round trip now
         # Processes the app started: what they query, they query out of this database's sight.
         self.process_starts: list[ProcessStart] = []
         self._app: AppWatch | None = None
@@ -145,6 +147,13 @@ class Database(DatabaseChecks):
         finally:
             sqlite3.connect = _original_connect  # type: ignore[assignment]
 
+    def _note_threads(self, query: QueryRecord) -> None:
+        assert self._app is not None
+        with self._lock:
+            querying = set(self._querying)
+        skip = self._app.skip_files
+        query.threads_waiting = [p for p in thread_places(self.user_files, querying) if os.path.abspath(p.file) not in skip]
+
     def hurry(self, hurried: bool = True) -> None:
         """Once what a test measures is over, answer every query at once (the ones waiting too),
         so that queries an app queued up do not hold its shutdown; `hurry(False)` ends that."""
@@ -160,15 +169,21 @@ class Database(DatabaseChecks):
             self.in_flight += 1
             self.total_queries += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self._querying.add(threading.get_ident())
         shown = tuple(params) if isinstance(params, (tuple, list)) else ()
         query = QueryRecord(sql, shown, started, on_loop=on_loop)
         if self._app is not None and not on_loop:
             self._app.note_soon(query)
         try:
             self._hurried.wait(self.latency_s)
+            if self._app is not None and not on_loop and self.in_flight == 1:
+                # A query in flight alone, from a thread: where the app's other threads stand
+                # meanwhile is where they wait their turn (a lock, a shared connection).
+                self._note_threads(query)
         finally:
             with self._lock:
                 self.in_flight -= 1
+                self._querying.discard(threading.get_ident())
                 query.finished = time.perf_counter()
                 self.log.append(query)
         if on_loop:

@@ -11,7 +11,7 @@ from fastapi_async_katas.engine.explaining import span_lines
 from fastapi_async_katas.engine.misconceptions import in_turn
 from fastapi_async_katas.engine.processes import ProcessStart
 from fastapi_async_katas.engine.userfiles import Place
-from fastapi_async_katas.world.waiting import waiting_lines
+from fastapi_async_katas.world.waiting import thread_lines, waiting_lines
 
 
 @dataclass
@@ -27,6 +27,8 @@ class QueryRecord:
     waiting_in_app: list[Place] | None = None
     # How many of the app's tasks were waiting in its code meanwhile (one per line of work).
     tasks_waiting: int = 0
+    # Where the app's threads stood while this query was the only one in flight (one per thread).
+    threads_waiting: list[Place] | None = None
 
     @property
     def label(self) -> str:
@@ -192,6 +194,8 @@ class DatabaseChecks:
         if run.max_in_flight >= at_least and not run.blocks:
             # The requests were not held up on the way in, so the timeline alone would not show it.
             waited = waiting_lines(queries, "Where your code waited while the queries ran:")
+            threads = thread_lines(queries, "Where the app's other threads waited while one query ran:")
+            waited += ([""] if waited and threads else []) + threads
             extra = [in_turn(run.max_in_flight, "their queries", peak), *([""] + waited if waited else []), "",
                      *self.query_lines(run.began, run.ended, matching)]
         run.fail(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -100,4 +101,20 @@ def waiting_lines(items: list[Any], title: str) -> list[str]:
             lines.append(f"  {', '.join(labels[:MAX_LABELS_PER_ROW])}{more}")
         for place in places:
             lines += [f"    {place.short()} in {place.function}()", f"        {place.code}"]
+    return lines
+
+
+def thread_lines(items: list[Any], title: str) -> list[str]:
+    """The lines of the app where its threads stood while an item was in flight (`threads_waiting`),
+    each with the most threads seen there at one moment; none when no thread was seen."""
+    most: Counter[Place] = Counter()
+    for item in items:
+        for place, count in Counter(item.threads_waiting or ()).items():
+            most[place] = max(most[place], count)
+    if not most:
+        return []
+    lines = [title]
+    for place, count in sorted(most.items(), key=lambda pc: (-pc[1], pc[0].file, pc[0].line)):
+        threads = "1 thread" if count == 1 else f"up to {count} threads at once"
+        lines += [f"  {threads} at {place.short()} in {place.function}()", f"      {place.code}"]
     return lines
