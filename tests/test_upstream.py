@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import textwrap
 import threading
@@ -277,6 +278,39 @@ async def fire_at_app(tmp_path: Path, service: Upstream, monkeypatch: pytest.Mon
     app = load_app(tmp_path / "app.py", "upstream_selftest_app")
     async with serve(app, user_files=files) as harness:
         return await harness.fire("GET", "/both")
+
+
+LOCKED_THREADS_APP = """
+import asyncio
+import os
+import threading
+import httpx
+from fastapi import FastAPI
+
+app = FastAPI()
+one_at_a_time = threading.Lock()
+
+
+def get(item):
+    with one_at_a_time:
+        return httpx.get(os.environ["ECHO_URL"] + f"/items/{item}", verify=False).json()["item"]
+
+
+@app.get("/both")
+async def both():
+    return list(await asyncio.gather(asyncio.to_thread(get, 1), asyncio.to_thread(get, 2), asyncio.to_thread(get, 3)))
+"""
+
+
+async def test_calls_that_take_turns_behind_a_lock_in_the_threads_show_where_the_threads_waited(tmp_path, monkeypatch):
+    with echo_service(latency_s=0.1) as service:
+        run = await fire_at_app(tmp_path, service, monkeypatch, LOCKED_THREADS_APP)
+    run.expect_status(200).expect_json(["1", "2", "3"])
+    with pytest.raises(KataFailure) as failure:
+        service.expect_peak_in_flight(run, at_least=2, calls="the three calls")
+    text = explanation(failure.value)
+    section = text[text.index("Where the app's threads were while one call was answered:"):]
+    assert re.search(r"\n  (1 thread|up to 2 threads at once) at \S*app.py:13 in get\(\)\n      with one_at_a_time:\n", section), section
 
 
 async def test_calls_one_after_another_fail_the_peak_check_with_the_lines_that_waited(tmp_path, monkeypatch):

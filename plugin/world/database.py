@@ -22,7 +22,6 @@ from typing import Any
 
 from fastapi_async_katas.engine.processes import ProcessStart, processes_started
 from fastapi_async_katas.engine.records import max_overlap
-from fastapi_async_katas.engine.suspended import thread_places
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 from fastapi_async_katas.world.database_checks import DatabaseChecks, LoopQuery, QueryRecord
 from fastapi_async_katas.world.waiting import AppWatch
@@ -151,8 +150,7 @@ class Database(DatabaseChecks):
         assert self._app is not None
         with self._lock:
             querying = set(self._querying)
-        skip = self._app.skip_files
-        query.threads_waiting = [p for p in thread_places(self.user_files, querying) if os.path.abspath(p.file) not in skip]
+        query.threads_waiting = self._app.thread_places(querying)
 
     def hurry(self, hurried: bool = True) -> None:
         """Once what a test measures is over, answer every query at once (the ones waiting too),

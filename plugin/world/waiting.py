@@ -7,10 +7,11 @@ import asyncio
 import os
 import threading
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fastapi_async_katas.engine.suspended import awaiting_places
+from fastapi_async_katas.engine.suspended import awaiting_places, thread_places
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
 MAX_PLACES_PER_ITEM = 3
@@ -23,6 +24,7 @@ class InFlight(Protocol):
     finished: float | None
     waiting_in_app: list[Place] | None
     tasks_waiting: int
+    threads_waiting: list[Place] | None
 
     @property
     def label(self) -> str: ...
@@ -65,6 +67,10 @@ class AppWatch:
             for call in calls:
                 call.waiting_in_app = places
                 call.tasks_waiting = tasks
+
+    def thread_places(self, skip: Collection[int] = ()) -> list[Place]:
+        """Where the app's threads stand now (but those in `skip`, idents): see `thread_places`."""
+        return [p for p in thread_places(self.user_files, skip) if os.path.abspath(p.file) not in self.skip_files]
 
     def _waiting_places(self) -> tuple[list[Place], int]:
         """On the app's loop: the lines where the app's tasks wait, and how many tasks wait there.

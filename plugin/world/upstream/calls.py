@@ -51,6 +51,8 @@ class Call:
     waiting_in_app: list[Place] | None = None
     # How many of the app's tasks were waiting in its code meanwhile (one per line of work).
     tasks_waiting: int = 0
+    # Where the app's threads stood as this call, the only one in flight, was answered.
+    threads_waiting: list[Place] | None = None
 
     @property
     def label(self) -> str:

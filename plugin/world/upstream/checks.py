@@ -11,7 +11,7 @@ from fastapi_async_katas.engine.explaining import plural, span_lines
 from fastapi_async_katas.engine.misconceptions import ONE_BY_ONE, in_turn
 from fastapi_async_katas.engine.records import max_overlap
 from fastapi_async_katas.world.upstream.calls import Call
-from fastapi_async_katas.world.waiting import waiting_lines
+from fastapi_async_katas.world.waiting import thread_lines, waiting_lines
 
 if TYPE_CHECKING:
     from fastapi_async_katas.engine.judging import Run
@@ -119,7 +119,8 @@ class UpstreamChecks:
                     "as long as the slowest call, not the sum of them all"
                 ],
                 extra=_blocks(extra or [], self._wrong_turn(run, done, at_least),
-                              self.call_lines(run.began, run.ended) if show_calls else [], self.waiting_lines()),
+                              self.call_lines(run.began, run.ended) if show_calls else [], self.waiting_lines(),
+                              thread_lines(done, "Where the app's threads were while one call was answered:")),
                 busy_may_explain=bool(done),  # a busy machine slows calls down, but never leaves them all unmade
             )
         if at_most is not None and peak > at_most:

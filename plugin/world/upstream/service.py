@@ -238,6 +238,9 @@ class Upstream(UpstreamChecks):
                     status, payload = 503, {"detail": f"{self.name} is shutting down"}
                 else:
                     status, payload, outcome = answer.result()
+                if self._app is not None and self.in_flight == 1:
+                    # The only call in flight: where the app's threads stand now is where they wait their turn.
+                    call.threads_waiting = self._app.thread_places()
             await send_json(send, status, payload)
         finally:
             with self._lock:
