@@ -6,12 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
 from fakecourse import make_course
 
-from fastapi_async_katas.engine.leftovers import LEFT_RUNNING
+from fastapi_async_katas.engine.leftovers import LEFT_RUNNING, name_of
 
 LEAKING_APP = """
 import threading
@@ -146,3 +147,19 @@ def test_a_session_inside_a_test_never_ends_the_process_even_after_one_failed_to
     pytester.syspathinsert(pytester.path / "inner")
     result = pytester.runpytest_subprocess("-p", "fastapi_async_katas.pytest_plugin.course", "-p", "no:randomly", "test_outer.py")
     result.stdout.fnmatch_lines(["*2 passed*"])
+
+
+def _nothing() -> None:
+    return None
+
+
+def test_a_library_thread_is_named_with_whose_it_is_and_a_plain_one_by_its_name():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    plain = threading.Thread(target=_nothing, name="mine")
+    assert name_of(plain) == "mine"
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(_nothing).result(timeout=60)
+        manager = pool._executor_manager_thread
+        assert name_of(manager) == f"{manager.name}, a ProcessPoolExecutor's"

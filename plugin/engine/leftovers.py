@@ -49,5 +49,17 @@ def threads_text(n: int) -> str:
 
 
 def names_text(threads: list[threading.Thread]) -> str:
-    names = sorted({t.name for t in threads})
+    names = sorted({name_of(t) for t in threads})
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+# The kinds of thread whose default names ("Thread-1") say nothing of what started them.
+_KINDS = {"concurrent.futures.process": "a ProcessPoolExecutor's", "aiosqlite.core": "an aiosqlite connection's"}
+
+
+def name_of(thread: threading.Thread) -> str:
+    """A thread's name, and, for a library's own kind of thread, whose it is."""
+    kind = type(thread)
+    if kind is threading.Thread or kind.__module__ == __name__:
+        return thread.name
+    return f"{thread.name}, {_KINDS.get(kind.__module__, f'a {kind.__module__}.{kind.__qualname__}')}"
