@@ -11,6 +11,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import BackgroundTasks, FastAPI
 from fastapi.responses import StreamingResponse
@@ -162,3 +163,47 @@ async def test_mail_sent_after_the_answer_is_counted_within_its_grace(sends, mon
                     await mail.expect_requests_within(run, at_least=3, within_s=0.5)
                 assert "or within 0.5 s after their answers" in str(failure.value)
     run.expect_status(201)
+
+
+def after_the_answer_app(done: list[str]) -> FastAPI:
+    """An answer at once, then 0.4 s of work after it; the lifespan notes when it shuts down."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        done.append(f"lifespan shut down at {time.perf_counter()}")
+
+    app = FastAPI(lifespan=lifespan)
+
+    async def work() -> None:
+        await asyncio.sleep(0.4)
+        done.append("work")
+
+    @app.post("/jobs")
+    async def job(background_tasks: BackgroundTasks):
+        background_tasks.add_task(work)
+        return {"queued": True}
+
+    return app
+
+
+async def stop_during_the_work(stop_grace_s: float | None) -> tuple[list[str], float | None]:
+    done: list[str] = []
+    kwargs = {} if stop_grace_s is None else {"stop_grace_s": stop_grace_s}
+    async with serve_live(after_the_answer_app(done), user_files=HERE, settings=SETTINGS, **kwargs) as live:
+        async with httpx.AsyncClient(base_url=live.url) as client:
+            assert (await client.post("/jobs")).status_code == 200
+    return done, live.lifespan_shutdown_at
+
+
+async def test_a_stop_lets_the_work_after_an_answer_finish_for_as_long_as_it_is_given():
+    done, lifespan_at = await stop_during_the_work(stop_grace_s=3.0)
+    assert done[0] == "work" and done[1].startswith("lifespan shut down at ")
+    assert lifespan_at is not None and lifespan_at <= float(done[1].rpartition(" ")[2])
+
+
+async def test_a_stop_cuts_off_the_work_after_an_answer_past_its_grace():
+    done, lifespan_at = await stop_during_the_work(stop_grace_s=None)  # 0.5 s by default, the work takes 0.4 s
+    done_fast, _ = await stop_during_the_work(stop_grace_s=0.05)
+    assert [d for d in done_fast if d == "work"] == [], "the work outlived a 0.05 s grace"
+    assert lifespan_at is not None

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from fastapi_async_katas import Upstream
+from fastapi_async_katas import Inconclusive, Upstream
 
 # The mail service takes this long to accept an email; the database takes 0.1 s per query.
 MAIL_LATENCY_S = 0.3
@@ -22,6 +22,9 @@ MAIL_LATENCY_S = 0.3
 # a queue that sends them in turn is judged as one, not as an email that never went out.
 MAIL_GRACE_S = 3.0
 SHOPPERS = 4
+# When the shop stops (every deploy), uvicorn lets the requests in progress finish first, for as
+# long as they take; here it gives them this long.
+STOP_GRACE_S = 3.0
 ORDER_SQL = "SELECT product_id, quantity FROM orders WHERE id = ?"
 
 
@@ -188,3 +191,32 @@ async def test_the_answer_does_not_wait_for_the_email(kata, katas_db, mail, mail
         await expect_emails_accepted(run, mail, mailbox, orders, order_ids)
     run.expect_no_blocks()
     expect_emails_sent_together(run, mail, mailbox, order_ids)
+
+
+async def test_an_email_on_its_way_when_the_shop_stops_still_goes_out(kata, katas_db, mail, mailbox):
+    order = new_order("last.before.the.deploy@example.com")
+    async with kata.serve_live(stop_grace_s=STOP_GRACE_S) as shop:
+        run = await shop.fire("POST", "/orders", json=order)
+        run.expect_status(201).expect_json(placed, what="the answer (an order id, and \"placed\")")
+        [order_id] = [body["order_id"] for body in run.json()]
+        # The shop stops (a deploy) as soon as the email has reached the mail service.
+        await mail.expect_requests_within(run, at_least=1, within_s=MAIL_GRACE_S)
+    deadline = time.perf_counter() + MAIL_GRACE_S
+    while mail.in_flight and time.perf_counter() < deadline:  # a call the app hung up on ends a moment later
+        await asyncio.sleep(0.01)
+    accepted = [at for at, _ in mailbox.about(order_id)]
+    if not accepted:
+        run.fail(
+            f"The email about order {order_id} was cut off when the shop stopped.",
+            measured=[f"the mail service: {call.label} → {call.outcome}" for call in mail.calls],
+            expected=["the mail service accepts it: a server that stops lets the requests in progress finish, work left "
+                      "for after their answers included; a task the app started on its own is cut off with the loop, "
+                      "unless the app waits for it when it shuts down"],
+            extra=mail.call_lines(run.began, time.perf_counter()),
+            show_timeline=False,
+        )
+    [record] = run.requests
+    held_by_its_request = record.finished is not None and record.finished >= accepted[0]
+    waited_for_by_the_lifespan = shop.lifespan_shutdown_at is not None and accepted[0] >= shop.lifespan_shutdown_at
+    if not (held_by_its_request or waited_for_by_the_lifespan):
+        raise Inconclusive.because("the email went out before the shop got round to stopping, so no stop could cut it off")

@@ -22,7 +22,7 @@ from fastapi_async_katas.engine.clocks import BusyClock
 from fastapi_async_katas.engine.firing import Settings, StartupError
 from fastapi_async_katas.engine.inathread import in_a_thread
 from fastapi_async_katas.engine.judging import Run
-from fastapi_async_katas.engine.loopback import LoopbackServer
+from fastapi_async_katas.engine.loopback import STOP_GRACE_S, LoopbackServer
 from fastapi_async_katas.engine.loopwatch import LoopWatch
 from fastapi_async_katas.engine.recording import REQUEST_VAR
 from fastapi_async_katas.engine.records import RequestRecord
@@ -112,6 +112,11 @@ class LiveServer:
         return run, streams[0]
 
     @property
+    def lifespan_shutdown_at(self) -> float | None:
+        """The `perf_counter()` time the app's lifespan began to shut down, once the server stopped."""
+        return self.server.server.lifespan_shutdown_at if self.server is not None else None
+
+    @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
         """The server's event loop (in its own thread), once it runs."""
         return self.server.server._loop if self.server is not None else None
@@ -187,13 +192,15 @@ class LiveServer:
 
 @asynccontextmanager
 async def serve_live(app: Any, *, user_files: UserFiles | None = None, settings: Settings | None = None,
-                     name: str = "the app") -> AsyncIterator[LiveServer]:
-    """Start `app` on uvicorn (lifespan on) on a free loopback port, yield it, then stop it."""
+                     name: str = "the app", stop_grace_s: float = STOP_GRACE_S) -> AsyncIterator[LiveServer]:
+    """Start `app` on uvicorn (lifespan on) on a free loopback port, yield it, then stop it,
+    letting the requests in progress finish for `stop_grace_s` first."""
     files, settings = user_files or UserFiles(), settings or Settings()
     watch = LoopWatch(files, block_ms=settings.block_ms)
     watch.request_var = REQUEST_VAR
     live = LiveServer(watch, settings)
-    server = live.server = LoopbackServer(live.recording(app), f"uvicorn serving {name}", lifespan="on", on_loop=_watching(watch))
+    server = live.server = LoopbackServer(live.recording(app), f"uvicorn serving {name}", lifespan="on", on_loop=_watching(watch),
+                                          stop_grace_s=stop_grace_s)
     with uvicorn_log() as log:
         try:
             await in_a_thread(server.start, "starting uvicorn")

@@ -51,6 +51,9 @@ class Server(uvicorn.Server):
         self.on_loop = on_loop
         self.ready = threading.Event()
         self.answering: set[asyncio.Future[Any]] = set()
+        # How long a stop waits for the requests in progress (uvicorn itself waits for as long as they take).
+        self.stop_grace_s = STOP_GRACE_S
+        self.lifespan_shutdown_at: float | None = None  # `perf_counter()` time the app's lifespan began to shut down
         self._loop: asyncio.AbstractEventLoop | None = None
         self._exit: asyncio.Event | None = None
 
@@ -84,7 +87,7 @@ class Server(uvicorn.Server):
             answer.cancel()
         for connection in list(self.server_state.connections):
             connection.shutdown()
-        deadline = time.perf_counter() + STOP_GRACE_S
+        deadline = time.perf_counter() + self.stop_grace_s
         while (self.server_state.tasks or self.server_state.connections) and time.perf_counter() < deadline:
             await asyncio.sleep(0.002)
         for task in list(self.server_state.tasks):
@@ -94,6 +97,7 @@ class Server(uvicorn.Server):
         await asyncio.sleep(0)
         # As uvicorn's own shutdown ends: the app's lifespan shutdown (a no-op when lifespan is off).
         if not self.force_exit:
+            self.lifespan_shutdown_at = time.perf_counter()
             await self.lifespan.shutdown()
 
 
@@ -102,7 +106,8 @@ class LoopbackServer:
 
     `protocol` replaces uvicorn's HTTP protocol class (to count connections, say); `lifespan`
     is uvicorn's setting; `on_loop` runs on the server's loop before anything else, and what it
-    returns after everything. `start()` returns once the server accepts connections.
+    returns after everything; a stop lets the requests in progress finish for `stop_grace_s`.
+    `start()` returns once the server accepts connections.
     """
 
     def __init__(
@@ -113,6 +118,7 @@ class LoopbackServer:
         protocol: type[H11Protocol] | None = None,
         lifespan: str = "off",
         on_loop: Callable[[], Callable[[], None]] | None = None,
+        stop_grace_s: float = STOP_GRACE_S,
     ) -> None:
         self.name = name
         # IPPROTO_TCP, as uvicorn's own sockets have: accepted sockets inherit it, and asyncio
@@ -136,6 +142,7 @@ class LoopbackServer:
             date_header=False,
         )
         self.server = Server(config, on_loop)
+        self.server.stop_grace_s = stop_grace_s
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 

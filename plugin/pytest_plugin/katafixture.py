@@ -18,6 +18,7 @@ from fastapi_async_katas.engine.judging import KataFailure, Run
 from fastapi_async_katas.engine.leftovers import left_running, left_running_text
 from fastapi_async_katas.engine.live import LiveServer, serve_live
 from fastapi_async_katas.engine.loading import load_app
+from fastapi_async_katas.engine.loopback import STOP_GRACE_S
 from fastapi_async_katas.engine.userfiles import UserFiles, display_path
 from fastapi_async_katas.pytest_plugin.session import RUNS_KEY, SESSION_KEY
 from fastapi_async_katas.world.database import Database
@@ -97,13 +98,15 @@ class KataUnderTest:
 
 
     @asynccontextmanager
-    async def serve_live(self) -> AsyncIterator[LiveServer]:
+    async def serve_live(self, *, stop_grace_s: float = STOP_GRACE_S) -> AsyncIterator[LiveServer]:
         """Import the app afresh and serve it on a real uvicorn server on 127.0.0.1 (lifespan
-        on): for what only real HTTP shows (first bytes, a stream's chunks, work after the answer)."""
+        on): for what only real HTTP shows (first bytes, a stream's chunks, work after the answer).
+        When it stops, the requests in progress get `stop_grace_s` to finish."""
         app = self.load()
         self._hurry_the_world(False)
         before = set(threading.enumerate())
-        async with serve_live(app, user_files=self.user_files, settings=self.settings, name=display_path(str(self.app_path))) as live:
+        async with serve_live(app, user_files=self.user_files, settings=self.settings, name=display_path(str(self.app_path)),
+                              stop_grace_s=stop_grace_s) as live:
             self._watch_the_app_on(live.loop)
             try:
                 yield live
