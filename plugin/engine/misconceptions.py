@@ -20,13 +20,13 @@ YIELD_FIRST = (
 )
 IN_TURN = (
     "The requests were in the app together ({in_app} at once), but {what} took turns: something lets only {few} "
-    "through at a time (a lock, a small pool of threads, one shared connection or client)."
+    "through at a time (a lock, a semaphore or limiter set low, a small pool of threads, one shared connection or client)."
 )
 
 
 STARTED_TOGETHER_IN_TURN = (
     "The request started its work together, but {what} took turns: something lets only {few} through at a "
-    "time (a lock, a small pool of threads, one shared connection or client)."
+    "time (a lock, a semaphore or limiter set low, a small pool of threads, one shared connection or client)."
 )
 
 

@@ -68,21 +68,29 @@ class UpstreamChecks:
 
         while time.perf_counter() < deadline and len(made()) < at_least:
             await asyncio.sleep(0.01)
-        self._expect_made(run, made(), at_least, f", or within {within_s:g} s after their answers")
+        self._expect_made(run, made(), at_least, within_s)
 
-    def _expect_made(self, run: "Run", during: list[Call], at_least: int, after: str = "") -> None:
+    def _expect_made(self, run: "Run", during: list[Call], at_least: int, within_s: float | None = None) -> None:
+        """`within_s`: the calls may come that long after the answers (work left for after them)."""
         __tracebackhide__ = True
         made = len(during)
         if made < at_least:
             earlier = len([c for c in self.calls if c.started < run.began])
+            after = "" if within_s is None else f", or within {within_s:g} s after their answers"
+            never = made == 0 and within_s is not None and not earlier
             run.fail(
                 f"{plural(len(run.requests), 'request')} to the app made only "
                 f"{plural(made, 'call')} to the {self.name}.",
                 measured=[f"{plural(made, 'call')} reached the {self.name} while the requests ran{after}"]
                 + ([f"{plural(earlier, 'call')} came before the requests were sent (at the app's startup, or for "
                     "earlier requests): answers kept from then may be stale"] if earlier else []),
-                expected=[f"every request asks the {self.name} afresh: at least {plural(at_least, 'call')}"],
-                extra=self.call_lines(run.began, run.ended, during) if during else [],
+                expected=[f"every request calls the {self.name} itself, not an answer kept from before: at least "
+                          f"{plural(at_least, 'call')}" if within_s is None else
+                          f"every request's call reaches the {self.name}, before its answer or soon after it: at least "
+                          f"{plural(at_least, 'call')}"],
+                extra=(self.call_lines(run.began, run.ended, during) if during else [])
+                + ([f"No call came at all: the work left for after the answers (a background task) never ran, or never "
+                    f"called the {self.name}."] if never else []),
                 show_timeline=False,
             )
 
@@ -116,7 +124,9 @@ class UpstreamChecks:
                 ],
                 expected=[
                     f"at least {at_least} calls in flight at the same moment, so the wait is about "
-                    "as long as the slowest call, not the sum of them all"
+                    "as long as the slowest call, not the sum of them all" if self.capacity is None else
+                    f"at least {at_least} calls in flight at the same moment: the {self.name} takes {self.capacity} at once, "
+                    "and fewer at a time is safe, but slower than it need be"
                 ],
                 extra=_blocks(extra or [], self._wrong_turn(run, done, at_least),
                               self.call_lines(run.began, run.ended) if show_calls else [], self.waiting_lines(),
