@@ -16,7 +16,7 @@ from verdicts import explanation
 from fastapi_async_katas.engine.firing import serve
 from fastapi_async_katas.engine.judging import KataFailure
 from fastapi_async_katas.engine.loading import load_app
-from fastapi_async_katas.engine.threadpool import IN_TURN, WAVES, Borrow, ThreadpoolWatch
+from fastapi_async_katas.engine.threadpool import IN_TURN, QUEUED, WAVES, Borrow, ThreadpoolWatch
 from fastapi_async_katas.engine.threadpool_text import sparkline
 from fastapi_async_katas.engine.userfiles import UserFiles
 
@@ -196,3 +196,51 @@ def test_a_blank_start_of_the_pool_rows_is_explained():
     lines = watch.lines(0.0, 2.0)
     assert lines[1].startswith("  tokens borrowed |" + " " * 12 + "█")
     assert lines[3] == "  (the first 0.50 s: the requests on their way in, before the first asked for a thread)"
+
+
+POOL_APP = """
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi import FastAPI
+
+app = FastAPI()
+pool = ThreadPoolExecutor(max_workers={size})
+
+
+def slow():
+    time.sleep(0.2)
+    return 1
+
+
+@app.get("/slow")
+async def route():
+    return await asyncio.get_running_loop().run_in_executor(pool, slow)
+"""
+
+
+async def serve_pool_app(tmp_path: Path, size: int, n: int):
+    app_file = tmp_path / f"pool_{size}.py"
+    app_file.write_text(POOL_APP.format(size=size))
+    files = UserFiles.under([tmp_path])
+    async with serve(load_app(app_file, f"threadpool_selftest_pool_{size}"), user_files=files) as harness:
+        run = await harness.fire("GET", "/slow", n=n)
+    run.expect_status(200)
+    return run
+
+
+async def test_work_that_waits_for_a_thread_of_the_apps_own_pool_fails_as_waves(katas_threadpool, tmp_path: Path):
+    run = await serve_pool_app(tmp_path, size=3, n=8)
+    with pytest.raises(KataFailure) as failure:
+        katas_threadpool.expect_no_waves(run)
+    lines = explanation(failure.value).splitlines()
+    assert lines[0] == QUEUED.format(requests=8, queued=5, size=3)
+    assert any(line.endswith("in route():") and line.startswith("Handed to the pool at ") for line in lines), lines
+    assert "    return await asyncio.get_running_loop().run_in_executor(pool, slow)" in lines
+
+
+async def test_a_pool_as_big_as_the_burst_makes_no_work_wait(katas_threadpool, tmp_path: Path):
+    run = await serve_pool_app(tmp_path, size=8, n=8)
+    katas_threadpool.expect_no_waves(run)
+    assert [o.pool_size for o in katas_threadpool.pool_work_between(run.began, run.ended)] == [8] * 8

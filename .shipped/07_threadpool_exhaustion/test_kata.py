@@ -54,3 +54,8 @@ async def test_a_hundred_stock_checks_are_served_at_once(kata, katas_db, katas_t
             "only the threadpool grew: each check still holds a worker thread for its whole wait on the database.",
             "an `async def` route with an async driver (aiosqlite): a query that waits costs no token at all.",
         )
+    elif katas_threadpool.pool_work_between(run.began, run.ended):
+        kata.passed_but(
+            "only a bigger pool of threads: each check still holds one of its threads for its whole wait on the database.",
+            "an `async def` route with an async driver (aiosqlite): a query that waits costs no thread at all.",
+        )

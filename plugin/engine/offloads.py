@@ -29,12 +29,20 @@ class Offload:
 
     name: str
     place: Place | None
+    handed: float = 0.0  # when the pool was handed it (`perf_counter()`)
+    pool_size: int | None = None  # the most threads its pool may start
+    pool_full: bool = False  # handed over with every thread of its pool started and busy: it waited for one
     started: float | None = None
     ended: float | None = None
     cpu_s: float = 0.0
     # While it runs: its thread's CPU clock, and that clock's reading when it started.
     clock: int | None = None
     cpu0: float = 0.0
+
+    @property
+    def waited_s(self) -> float:
+        """How long it waited for a thread of its pool (so far, if it has not started)."""
+        return (time.perf_counter() if self.started is None else self.started) - self.handed
 
     def cpu_so_far(self) -> float:
         """Its CPU time, or, while it still runs, its CPU time up to now."""
@@ -89,8 +97,12 @@ def _noting_init(item: Any, future: Any, fn: Any, args: Any, kwargs: Any) -> Non
     watches = list(OffloadWatch._watches)
     if not watches:
         return
-    frame = watches[0].user_files.innermost(sys._getframe(1))
-    offload = Offload(_name_of(fn), Place.of(frame) if frame else None)
+    caller = sys._getframe(1)  # the pool's `submit`
+    frame = watches[0].user_files.innermost(caller)
+    pool = caller.f_locals.get("self")
+    pool_size, idle = getattr(pool, "_max_workers", None), getattr(getattr(pool, "_idle_semaphore", None), "_value", 1)
+    full = pool_size is not None and len(getattr(pool, "_threads", ())) >= pool_size and idle == 0
+    offload = Offload(_name_of(fn), Place.of(frame) if frame else None, time.perf_counter(), pool_size, full)
     item._katas_offload = offload
     for watch in watches:
         if len(watch.offloads) < MOST_KEPT:

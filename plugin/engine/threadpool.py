@@ -28,12 +28,15 @@ import anyio.to_thread
 
 from fastapi_async_katas.engine.loans import Borrow, Wave, waves_of
 from fastapi_async_katas.engine.misconceptions import ONLY_A_BIGGER_LIMIT
+from fastapi_async_katas.engine.offloads import Offload, OffloadWatch
 from fastapi_async_katas.engine.recording import current_request
 from fastapi_async_katas.engine.threadpool_text import threadpool_lines
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
+from fastapi_async_katas.engine.verdicts import Inconclusive
 
 WAVES = "{requests} concurrent requests were served in {waves} waves: the threadpool lent at most {peak} worker threads at once."
 IN_TURN = "{requests} concurrent requests were served mostly in turn: their {counted} were in flight at most {in_flight} at a time."
+QUEUED = "{requests} concurrent requests were served in waves: {queued} of them waited for a thread of a pool of {size}."
 
 # FastAPI's threadpool: anyio's default thread limiter lends this many tokens.
 DEFAULT_TOKENS = 40
@@ -61,6 +64,7 @@ class ThreadpoolWatch:
         self._active: dict[int, Borrow] = {}
         self._asked: dict[int, tuple[float, int | None, Place | None]] = {}
         self._released: tuple[int, Borrow] | None = None
+        self._offloads = OffloadWatch(self.user_files)  # work handed to a ThreadPoolExecutor, the app's own too
 
     # -- lifecycle ---------------------------------------------------------------------
     def attach(self, limiter: Any = None) -> "ThreadpoolWatch":
@@ -75,10 +79,12 @@ class ThreadpoolWatch:
         self._limiter = limiter
         limiter._borrowers = _Borrowers(limiter._borrowers, self)
         limiter._wait_queue = _WaitingLine(limiter._wait_queue, self)
+        self._offloads.install()
         self._note()
         return self
 
     def detach(self) -> None:
+        self._offloads.uninstall()
         if self._limiter is not None:
             self._limiter._borrowers = set(self._limiter._borrowers)
             self._limiter._wait_queue = OrderedDict(self._limiter._wait_queue)
@@ -103,6 +109,10 @@ class ThreadpoolWatch:
     def borrows_between(self, start: float, end: float) -> list[Borrow]:
         return [b for b in self.borrows if start <= b.asked <= end]
 
+    def pool_work_between(self, start: float, end: float) -> list[Offload]:
+        """Work handed to a `ThreadPoolExecutor` (the loop's default one, or the app's own) between `start` and `end`."""
+        return [o for o in self._offloads.offloads if start <= o.handed <= end]
+
     def waves(self, borrows: Sequence[Borrow] | None = None) -> list[Wave]:
         return waves_of(self.borrows if borrows is None else borrows)
 
@@ -115,12 +125,10 @@ class ThreadpoolWatch:
     def expect_no_waves(
         self, run: Any, *, in_flight: int | None = None, at_least: int = 0, counted: str = "database queries"
     ) -> None:
-        """No request of `run` waited for a worker thread (an exact count), and, when the world's
-        peak `in_flight` is given, at least `at_least` of the requests' `counted` overlapped.
-
-        The second check catches work that takes turns elsewhere (a lock, a small executor);
-        keep `at_least` well below the number of requests, since how many overlap on a busy
-        machine also depends on how fast new threads start.
+        """No request of `run` waited for a worker thread, of the threadpool or of a `ThreadPoolExecutor`
+        (exact counts), and, when the world's peak `in_flight` is given, at least `at_least` of the requests'
+        `counted` overlapped: that catches work that takes turns elsewhere (a lock). Keep `at_least` well
+        below the number of requests: how many overlap on a busy machine depends on how fast threads start.
         """
         __tracebackhide__ = True
         n = len(run.requests)
@@ -141,6 +149,22 @@ class ThreadpoolWatch:
                 extra=[*self.lines(run.began, run.ended), *([""] + [ONLY_A_BIGGER_LIMIT.format(limit=limit)] if limit > DEFAULT_TOKENS else [])],
                 show_timeline=False,
             )
+        queued = [o for o in self.pool_work_between(run.began, run.ended) if o.pool_full]
+        if queued:
+            size, where = max(o.pool_size or 0 for o in queued), next((o.place for o in queued if o.place is not None), None)
+            run.fail(
+                QUEUED.format(requests=n, queued=len(queued), size=size),
+                measured=[*together, f"{len(queued)} pieces of work handed to a pool of {size} threads waited for one of them, "
+                                     f"up to {max(o.waited_s for o in queued):.2f} s"],
+                expected=["every request's work starts as soon as it is handed over: none waits for a thread"],
+                extra=([f"Handed to the pool at {where.short()} in {where.function}():", f"    {where.code}", ""] if where else [])
+                + [ONLY_A_BIGGER_LIMIT.format(limit=size)],
+                show_timeline=False,
+                busy_may_explain=True,
+            )
+        sizes = [o.pool_size or 0 for o in self.pool_work_between(run.began, run.ended)]
+        if sizes and run.max_in_flight <= max(sizes) < n:  # never more requests in the app than the pool's threads
+            raise Inconclusive.because(f"the {n} requests reached the app too far apart to fill a pool of {max(sizes)} threads")
         if in_flight is not None and in_flight < at_least:
             run.fail(
                 IN_TURN.format(requests=n, in_flight=in_flight, counted=counted),
