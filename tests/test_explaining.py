@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from fastapi_async_katas.engine.awaits import Unawaited
 from fastapi_async_katas.engine.explaining import (
+    EXCEPTION_GROUP,
     MISSING_AWAIT,
     TIMELINE_MAX_ROWS,
     TIMELINE_WIDTH,
@@ -16,7 +20,7 @@ from fastapi_async_katas.engine.loopwatch import Block
 from fastapi_async_katas.engine.misconceptions import WAITED_ON_A_THREAD, YIELD_FIRST
 from fastapi_async_katas.engine.records import RequestRecord, max_overlap
 from fastapi_async_katas.engine.remedies import remedy_for
-from fastapi_async_katas.engine.userfiles import Place
+from fastapi_async_katas.engine.userfiles import Place, UserFiles
 
 
 def record(i: int, started: float, finished: float, status: int = 200) -> RequestRecord:
@@ -207,3 +211,23 @@ def test_a_route_that_returned_a_coroutine_is_said_to_miss_an_await():
 def test_other_errors_are_not_said_to_miss_an_await():
     broken = RequestRecord(1, "GET", "/x", fired=0.0, started=0.0, finished=0.1, done=0.1, status=500, error=KeyError("price"))
     assert MISSING_AWAIT not in error_lines([broken])
+
+
+def test_a_task_groups_error_names_what_its_tasks_raised_and_where():
+    async def page():
+        async def price():
+            raise LookupError("no price for 2\nsecond line of the message")
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(price())
+
+    try:
+        asyncio.run(page())
+    except BaseExceptionGroup as exc:
+        error = exc
+    broken = RequestRecord(1, "GET", "/page/2", fired=0.0, started=0.0, finished=0.1, done=0.1, status=500, error=error)
+    lines = error_lines([broken], UserFiles.under([Path(__file__).parent]))
+    assert lines[1] == "  GET /page/2 → ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)"
+    assert f"    {EXCEPTION_GROUP}" in lines
+    inside = lines.index("    inside it: LookupError: no price for 2")
+    assert lines[inside + 1].endswith("in price()") and lines[inside + 2] == '          raise LookupError("no price for 2\\nsecond line of the message")'

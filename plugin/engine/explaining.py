@@ -253,6 +253,9 @@ def unawaited_lines(unawaited: Sequence[Unawaited]) -> list[str]:
     return lines
 
 
+EXCEPTION_GROUP = "A task group raises its tasks' errors together, in an ExceptionGroup: `except SomeError:` does not catch it, `except* SomeError:` does."
+
+
 def error_lines(requests: Sequence[RequestRecord], user_files: UserFiles | None = None) -> list[str]:
     """Exceptions the app raised while handling requests, once per distinct error."""
     seen: dict[str, int] = {}
@@ -273,6 +276,13 @@ def error_lines(requests: Sequence[RequestRecord], user_files: UserFiles | None 
         place = raised_at(r.error, user_files or UserFiles())
         if place is not None:
             lines += ["  " + line for line in place_lines(place)]
+        if isinstance(r.error, BaseExceptionGroup):
+            lines.append(f"    {EXCEPTION_GROUP}")
+        for sub in r.error.exceptions[:3] if isinstance(r.error, BaseExceptionGroup) else ():  # what a task group's tasks raised
+            lines.append(f"    inside it: {type(sub).__name__}: {(str(sub).splitlines() or [''])[0][:200]}")
+            sub_place = raised_at(sub, user_files or UserFiles())
+            if sub_place is not None:
+                lines += ["    " + line for line in place_lines(sub_place)]
         if "'coroutine' object" in key:
             lines.append(MISSING_AWAIT)
         if isinstance(r.error, (SystemExit, AppExited)):

@@ -84,8 +84,8 @@ class UpstreamChecks:
                 measured=[f"{plural(made, 'call')} reached the {self.name} while the requests ran{after}"]
                 + ([f"{plural(earlier, 'call')} came before the requests were sent (at the app's startup, or for "
                     "earlier requests): answers kept from then may be stale"] if earlier else []),
-                expected=[f"every request calls the {self.name} itself, not an answer kept from before: at least "
-                          f"{plural(at_least, 'call')}" if within_s is None else
+                expected=[f"every request calls the {self.name} itself{', not an answer kept from before' if earlier else ''}: "
+                          f"at least {plural(at_least, 'call')}" if within_s is None else
                           f"every request's call reaches the {self.name}, before its answer or soon after it: at least "
                           f"{plural(at_least, 'call')}"],
                 extra=(self.call_lines(run.began, run.ended, during) if during else [])
