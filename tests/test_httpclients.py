@@ -110,3 +110,12 @@ async def test_each_client_built_keeps_the_most_connections_its_pool_may_open():
     # 100: httpx's default; None: a transport of the app's own, whose pool is not known
     assert [c.max_connections for c in watch.built if not c.no_limit] == [10, 100, None]
     assert [c.no_limit for c in watch.built] == [False, True, False, False]
+
+
+def test_limits_given_beside_a_transport_are_noted_as_ignored():
+    ten = httpx.Limits(max_connections=10)
+    with HttpClientWatch(HERE).installed() as watch:
+        with httpx.Client(limits=ten, transport=httpx.HTTPTransport()), httpx.Client(limits=ten), httpx.Client(transport=httpx.HTTPTransport()):
+            pass
+    assert [c.limits_ignored for c in watch.built] == [True, False, False]
+    assert watch.built[0].max_connections == 100  # the transport's own pool, not the ten the client was given

@@ -30,6 +30,24 @@ ONE_CLIENT_NO_LIMIT = (
     "One client opens as many connections as it has calls in flight, up to its `limits`",
     "(httpx allows 100 unless told otherwise).",
 )
+ONE_CLIENT_OWN_TRANSPORT = (
+    "The client was given a `transport=` of its own: httpx then ignores the client's `limits=`, and the",
+    "connections are the transport's, up to the transport's own limits (100 unless told otherwise).",
+)
+ONE_CLIENT_NOT_KEPT = (
+    "The client's pool allows {most} connections at once, yet the catalogue counted more: connections were closed",
+    "and new ones opened, instead of being kept for the next call (keep-alive turned down or cut short, or the",
+    "client closed between requests).",
+)
+
+
+def one_client(client) -> list[str]:
+    """Why one client opened more connections than the catalogue allows."""
+    if client.max_connections is None or client.limits_ignored:  # a transport of the app's own
+        return list(ONE_CLIENT_OWN_TRANSPORT)
+    if not client.no_limit and client.max_connections <= POOL:
+        return [ONE_CLIENT_NOT_KEPT[0].format(most=client.max_connections), *ONE_CLIENT_NOT_KEPT[1:]]
+    return list(ONE_CLIENT_NO_LIMIT)
 
 
 def many_clients(built) -> str:
@@ -98,7 +116,8 @@ def expect_connections_shared(run, catalog, http_clients) -> None:
         extra = [*where_built(http_clients.built, f"The app built {clients} clients, here:"), "",
                  ONE_POOL_PER_CLIENT, many_clients(http_clients.built)]
     else:
-        extra = [*where_built(http_clients.built, "The app's client was built here:"), "", *ONE_CLIENT_NO_LIMIT]
+        extra = [*where_built(http_clients.built, "The app's client was built here:"), "",
+                 *(one_client(http_clients.built[0]) if http_clients.built else ONE_CLIENT_NO_LIMIT)]
     run.fail(
         headline,
         measured=measured,

@@ -47,6 +47,8 @@ class ClientBuilt:
     # The most connections its pool may open, as httpx's own pool says; None where its transport
     # is not httpx's own, which may pool its connections as it likes.
     max_connections: int | None = None
+    # Given both `limits=` and a `transport=`: httpx ignores the limits then (the transport's own apply).
+    limits_ignored: bool = False
 
     @property
     def no_limit(self) -> bool:
@@ -84,7 +86,8 @@ class HttpClientWatch:
                 on_loop = asyncio._get_running_loop() is not None
                 most = getattr(getattr(getattr(client, "_transport", None), "_pool", None), "_max_connections", None)
                 most = most if isinstance(most, int) else None
-                watch.built.append(ClientBuilt(f"httpx.{name}", Place.of(frame), time.perf_counter(), cpu_ms, on_loop, most))
+                ignored = kwargs.get("limits") is not None and kwargs.get("transport") is not None
+                watch.built.append(ClientBuilt(f"httpx.{name}", Place.of(frame), time.perf_counter(), cpu_ms, on_loop, most, ignored))
 
         return __init__
 
