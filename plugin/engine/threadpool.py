@@ -30,6 +30,7 @@ from fastapi_async_katas.engine.loans import Borrow, Wave, waves_of
 from fastapi_async_katas.engine.misconceptions import ONLY_A_BIGGER_LIMIT
 from fastapi_async_katas.engine.offloads import Offload, OffloadWatch
 from fastapi_async_katas.engine.recording import current_request
+from fastapi_async_katas.engine.records import max_overlap
 from fastapi_async_katas.engine.threadpool_text import threadpool_lines
 from fastapi_async_katas.engine.userfiles import Place, UserFiles
 from fastapi_async_katas.engine.verdicts import Inconclusive
@@ -122,9 +123,7 @@ class ThreadpoolWatch:
         return threadpool_lines(events, self.borrows_between(began, ended), self.limit_between(began, ended), began, ended)
 
     # -- checks ------------------------------------------------------------------------
-    def expect_no_waves(
-        self, run: Any, *, in_flight: int | None = None, at_least: int = 0, counted: str = "database queries"
-    ) -> None:
+    def expect_no_waves(self, run: Any, *, in_flight: int | None = None, at_least: int = 0, counted: str = "database queries") -> None:
         """No request of `run` waited for a worker thread, of the threadpool or of a `ThreadPoolExecutor`
         (exact counts), and, when the world's peak `in_flight` is given, at least `at_least` of the requests'
         `counted` overlapped: that catches work that takes turns elsewhere (a lock). Keep `at_least` well
@@ -162,9 +161,10 @@ class ThreadpoolWatch:
                 show_timeline=False,
                 busy_may_explain=True,
             )
-        sizes = [o.pool_size or 0 for o in self.pool_work_between(run.began, run.ended)]
-        if sizes and run.max_in_flight <= max(sizes) < n:  # never more requests in the app than the pool's threads
-            raise Inconclusive.because(f"the {n} requests reached the app too far apart to fill a pool of {max(sizes)} threads")
+        work = self.pool_work_between(run.began, run.ended)
+        size, most = max((o.pool_size or 0 for o in work), default=n), max_overlap((o.handed, o.ended or run.ended) for o in work)
+        if 1 < most and size < n:  # none waited, but the pool, smaller than the burst, never had more than it has threads
+            raise Inconclusive.because(f"the {n} requests reached a pool of {size} threads too far apart to fill it: {most} at most")
         if in_flight is not None and in_flight < at_least:
             run.fail(
                 IN_TURN.format(requests=n, in_flight=in_flight, counted=counted),
