@@ -153,11 +153,11 @@ class ThreadpoolWatch:
             size, where = max(o.pool_size or 0 for o in queued), next((o.place for o in queued if o.place is not None), None)
             run.fail(
                 QUEUED.format(requests=n, queued=len(queued), size=size),
-                measured=[*together, f"{len(queued)} pieces of work handed to a pool of {size} threads waited for one of them, "
+                measured=[*together, f"{len(queued)} pieces of work handed to a pool of {size} thread{'s' * (size != 1)} waited for one, "
                                      f"up to {max(o.waited_s for o in queued):.2f} s"],
                 expected=["every request's work starts as soon as it is handed over: none waits for a thread"],
                 extra=([f"Handed to the pool at {where.short()} in {where.function}():", f"    {where.code}", ""] if where else [])
-                + [ONLY_A_BIGGER_LIMIT.format(limit=size)],
+                + [ONLY_A_BIGGER_LIMIT.format(limit=size)] * (size > 1),
                 show_timeline=False,
                 busy_may_explain=True,
             )
