@@ -269,20 +269,21 @@ def error_lines(requests: Sequence[RequestRecord], user_files: UserFiles | None 
     if not seen:
         return []
     lines = ["Errors raised by the app:"]
+    files = user_files or UserFiles()
     for key, count in seen.items():
         r = first[key]
         times = "" if count == 1 else f" ({count} requests)"
         lines.append(f"  {r.label} → {key}{times}")
-        place = raised_at(r.error, user_files or UserFiles())
+        place = raised_at(r.error, files)
         if place is not None:
             lines += ["  " + line for line in place_lines(place)]
         if isinstance(r.error, BaseExceptionGroup):
             lines.append(f"    {EXCEPTION_GROUP}")
-        for sub in r.error.exceptions[:3] if isinstance(r.error, BaseExceptionGroup) else ():  # what a task group's tasks raised
-            lines.append(f"    inside it: {type(sub).__name__}: {(str(sub).splitlines() or [''])[0][:200]}")
-            sub_place = raised_at(sub, user_files or UserFiles())
-            if sub_place is not None:
-                lines += ["    " + line for line in place_lines(sub_place)]
+            for sub in r.error.exceptions[:3]:  # what a task group's tasks raised
+                lines.append(f"    inside it: {type(sub).__name__}: {(str(sub).splitlines() or [''])[0][:200]}")
+                sub_place = raised_at(sub, files)
+                if sub_place is not None:
+                    lines += ["    " + line for line in place_lines(sub_place)]
         if "'coroutine' object" in key:
             lines.append(MISSING_AWAIT)
         if isinstance(r.error, (SystemExit, AppExited)):

@@ -60,6 +60,6 @@ _KINDS = {"concurrent.futures.process": "a ProcessPoolExecutor's", "aiosqlite.co
 def name_of(thread: threading.Thread) -> str:
     """A thread's name, and, for a library's own kind of thread, whose it is."""
     kind = type(thread)
-    if kind is threading.Thread or kind.__module__ == __name__:
+    if kind is threading.Thread:
         return thread.name
     return f"{thread.name}, {_KINDS.get(kind.__module__, f'a {kind.__module__}.{kind.__qualname__}')}"

@@ -148,7 +148,8 @@ class ThreadpoolWatch:
                 extra=[*self.lines(run.began, run.ended), *([""] + [ONLY_A_BIGGER_LIMIT.format(limit=limit)] if limit > DEFAULT_TOKENS else [])],
                 show_timeline=False,
             )
-        queued = [o for o in self.pool_work_between(run.began, run.ended) if o.pool_full]
+        work = self.pool_work_between(run.began, run.ended)
+        queued = [o for o in work if o.pool_full]
         if queued:
             size, where = max(o.pool_size or 0 for o in queued), next((o.place for o in queued if o.place is not None), None)
             run.fail(
@@ -161,7 +162,6 @@ class ThreadpoolWatch:
                 show_timeline=False,
                 busy_may_explain=True,
             )
-        work = self.pool_work_between(run.began, run.ended)
         size, most = max((o.pool_size or 0 for o in work), default=n), max_overlap((o.handed, o.ended or run.ended) for o in work)
         if 1 < most and size < n:  # none waited, but the pool, smaller than the burst, never had more than it has threads
             raise Inconclusive.because(f"the {n} requests reached a pool of {size} threads too far apart to fill it: {most} at most")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi_async_katas.engine.explaining import span_lines
+from fastapi_async_katas.engine.explaining import place_lines, span_lines
 from fastapi_async_katas.engine.misconceptions import in_turn
 from fastapi_async_katas.engine.processes import ProcessStart
 from fastapi_async_katas.engine.userfiles import Place
@@ -118,7 +118,7 @@ class DatabaseChecks:
             expected=[f"at least {at_least} queries made in the app's own process: waiting on a database needs a thread "
                       "or an async driver, not a process. A process pool is for computing; each of its workers costs a "
                       "start and memory, and every argument and row is copied across to it and back"],
-            extra=[f"  {first.short()} in {first.function}()", f"      {first.code}"] if first else [],
+            extra=place_lines(first) if first else [],
             show_timeline=False,
         )
 
